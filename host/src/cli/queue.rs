@@ -1,0 +1,17 @@
+//! `mta queue`.
+
+use super::{ConfigDir, Outcome};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// List.
+    List {
+        #[command(flatten)]
+        dir: ConfigDir,
+    },
+}
+
+pub fn main(command: Command) -> Outcome {
+    let _ = command;
+    anyhow::bail!("mta queue: not implemented yet")
+}

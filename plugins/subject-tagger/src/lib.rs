@@ -1,0 +1,1 @@
+//! Placeholder: the subject-tagger plugin.

@@ -1,0 +1,121 @@
+//! The one way to build and test mta: `cargo xtask run` and `cargo xtask test`.
+//!
+//! Plugins are separate guest crates compiled for `wasm32-wasip2`; this task
+//! installs that target with rustup when it is missing, builds every guest,
+//! and copies the components where the daemon and the tests look for them:
+//! `target/plugins/` (built-in plugins, the daemon's `daemon_directory`) and
+//! `target/fixtures/` (hostile test plugins).
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const USAGE: &str = "usage: cargo xtask <build|run|test|bench> [-- args]
+  build   build the mta binary and every plugin
+  run     build, then start `mta run` (embedded config: 127.0.0.1:2525, spool in ./spool)
+  test    build, then run the whole test suite
+  bench   build in release, then run the benchmarks";
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let task = args.next().unwrap_or_default();
+    let rest: Vec<String> = args.skip_while(|a| a == "--").collect();
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    match task.as_str() {
+        "build" => build(&root, false),
+        "run" => {
+            build(&root, false)?;
+            let mut cmd = Command::new(root.join("target/debug/mta"));
+            if rest.is_empty() {
+                cmd.arg("run");
+            }
+            cmd.args(&rest);
+            run(&mut cmd)
+        }
+        "test" => {
+            build(&root, false)?;
+            let mut cmd = cargo();
+            cmd.args(["test", "--workspace"]).args(&rest);
+            run(&mut cmd)
+        }
+        "bench" => {
+            build(&root, true)?;
+            let mut cmd = cargo();
+            cmd.args(["bench", "-p", "mta"]).args(&rest);
+            run(&mut cmd)
+        }
+        _ => bail!("{USAGE}"),
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask sits inside the workspace")
+        .to_path_buf()
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(cmd: &mut Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("starting {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+/// Build the host (debug, or release for benchmarks) and every guest crate.
+fn build(root: &Path, release: bool) -> Result<()> {
+    ensure_wasm_target()?;
+    let guests = [("plugins", "plugins"), ("tests/fixtures", "fixtures")];
+    let mut crates = Vec::new();
+    for (dir, out) in guests {
+        for entry in std::fs::read_dir(root.join(dir))? {
+            let path = entry?.path();
+            if path.join("Cargo.toml").exists() {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                crates.push((name, out));
+            }
+        }
+    }
+    crates.sort();
+    let mut cmd = cargo();
+    cmd.args(["build", "--release", "--target", "wasm32-wasip2"]);
+    for (name, _) in &crates {
+        cmd.args(["-p", name]);
+    }
+    run(&mut cmd)?;
+    for (name, out) in &crates {
+        let built = root
+            .join("target/wasm32-wasip2/release")
+            .join(format!("{}.wasm", name.replace('-', "_")));
+        let dest_dir = root.join("target").join(out);
+        std::fs::create_dir_all(&dest_dir)?;
+        let dest = dest_dir.join(format!("{name}.wasm"));
+        std::fs::copy(&built, &dest).with_context(|| format!("copying {}", built.display()))?;
+    }
+    let mut cmd = cargo();
+    cmd.args(["build", "-p", "mta"]);
+    if release {
+        cmd.arg("--release");
+    }
+    run(&mut cmd)
+}
+
+/// Install `wasm32-wasip2` with rustup if it is missing.
+fn ensure_wasm_target() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup (needed to add the wasm32-wasip2 target)")?;
+    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") {
+        return Ok(());
+    }
+    eprintln!("xtask: installing the wasm32-wasip2 target with rustup");
+    run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))
+}
