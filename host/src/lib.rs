@@ -9,7 +9,9 @@
 pub mod cleanup;
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod delivery;
+pub mod dns;
 pub mod qmgr;
 pub mod queue;
 pub mod rewrite;

