@@ -34,6 +34,7 @@ fn main() -> Result<()> {
             run(&mut cmd)
         }
         "test" => {
+            ensure_test_peers()?;
             build(&root, false)?;
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"]).args(&rest);
@@ -118,4 +119,29 @@ fn ensure_wasm_target() -> Result<()> {
     }
     eprintln!("xtask: installing the wasm32-wasip2 target with rustup");
     run(Command::new("rustup").args(["target", "add", "wasm32-wasip2"]))
+}
+
+/// The end-to-end tests talk to real peers from Debian's packages: Postfix's
+/// smtp-source and smtp-sink, and swaks. Install them when missing (as root),
+/// or say exactly what is needed.
+fn ensure_test_peers() -> Result<()> {
+    let have = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if ["smtp-source", "smtp-sink", "swaks"].iter().all(|t| have(t)) {
+        return Ok(());
+    }
+    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    if !root {
+        bail!("the tests need smtp-source, smtp-sink and swaks: apt-get install postfix postfix-pcre swaks");
+    }
+    eprintln!("xtask: installing the test peers (postfix, postfix-pcre, swaks) with apt-get");
+    run(Command::new("apt-get").args(["update", "-qq"]))?;
+    run(Command::new("apt-get")
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .args(["install", "-y", "-qq", "postfix", "postfix-pcre", "swaks"]))
 }
