@@ -171,6 +171,18 @@ fn check_value(config: &Config, name: &str, value: &str) -> Option<String> {
     if let Some(m) = registry::security_refusal(name, value) {
         return Some(m);
     }
+    if name == "mynetworks" {
+        for item in split_list(value) {
+            let net = item.trim_start_matches('!');
+            let looks_numeric =
+                net.starts_with('[') || net.starts_with(|c: char| c.is_ascii_digit());
+            if looks_numeric && super::openrelay::parse_net(net).is_none() {
+                return Some(format!(
+                    "mynetworks: \"{item}\" is not a valid network/prefix (write 192.0.2.0/24 or [2001:db8::]/32)"
+                ));
+            }
+        }
+    }
     let default = registry::lookup(name)?.default;
     if default == registry::COMPUTED {
         return None;

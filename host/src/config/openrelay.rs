@@ -66,10 +66,7 @@ fn check(c: &Config) -> Vec<String> {
             ));
         }
     }
-    let guards = |list: &[String]| {
-        list.iter()
-            .any(|r| r == "reject_unauth_destination" || r == "defer_unauth_destination")
-    };
+    let guards = |list: &[String]| list.iter().any(|r| is_guard(r));
     if relay.is_empty() {
         out.push(format!(
             "smtpd_relay_restrictions ({}) is empty{}",
@@ -93,7 +90,7 @@ fn check(c: &Config) -> Vec<String> {
         ("smtpd_recipient_restrictions", &recipient),
     ] {
         for item in list {
-            if item == "reject_unauth_destination" || item == "defer_unauth_destination" {
+            if is_guard(item) {
                 break;
             }
             if item == "permit" {
@@ -113,6 +110,16 @@ fn check(c: &Config) -> Vec<String> {
         }
     }
     out
+}
+
+/// Restrictions that refuse mail for destinations this host does not serve
+/// (`check_relay_domains` is the pre-2.2 name, mapped by the restrictions
+/// plugin to the same test).
+fn is_guard(item: &str) -> bool {
+    matches!(
+        item,
+        "reject_unauth_destination" | "defer_unauth_destination" | "check_relay_domains"
+    )
 }
 
 fn origin(c: &Config, name: &str) -> String {
