@@ -434,4 +434,11 @@ endif
         assert_eq!(t.lookup_str("x"), None);
         assert_eq!(t.rules(), 0);
     }
+
+    #[test]
+    fn literal_utf8_in_pattern_matches_its_bytes() {
+        let t = PatternTable::parse(Syntax::Pcre, "t", "/^Subject: .*café/ HIT\n").unwrap();
+        assert_eq!(t.lookup_str("Subject: un café").as_deref(), Some("HIT"));
+        assert_eq!(t.lookup_str("SUBJECT: UN CAFé").as_deref(), Some("HIT"));
+    }
 }
