@@ -342,3 +342,64 @@ fn postmap_builds_and_queries() {
     assert_eq!(code, 1);
     assert!(err.contains("no-such-file"), "{err}");
 }
+
+#[test]
+fn check_catches_the_seed_000_mistakes() {
+    // "set check_recipient_access = hash:access" and the misspelt
+    // "smtpd_recipient_restricitons" from the first howto.
+    let d = dir(&[(
+        "main.cf",
+        "mydestination = $myhostname, localhost.$mydomain, $mydomain\n\
+         check_recipient_access = hash:access\n\
+         smtpd_recipient_restricitons = permit_mynetworks, reject_unauth_destination\n\
+         masquerade_domains = $mydomain\nmasquerade_exceptions = root\n",
+    )]);
+    let (_, err, code) = check(&d);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("main.cf:2: check_recipient_access is a restriction, not a parameter"),
+        "{err}"
+    );
+    assert!(err.contains("main.cf:3: unknown parameter smtpd_recipient_restricitons; did you mean smtpd_recipient_restrictions?"), "{err}");
+}
+
+#[test]
+fn check_the_seed_001_workstation_config() {
+    // Seed 001's main.cf, with its mynetworks written as a valid network.
+    let main = "smtpd_banner = $myhostname ESMTP $mail_name (Ubuntu)\nbiff = no\nappend_dot_mydomain = no\n\
+        readme_directory = no\n\
+        smtpd_tls_session_cache_database = btree:${data_directory}/smtpd_scache\n\
+        smtp_tls_session_cache_database = btree:${data_directory}/smtp_scache\n\
+        myhostname = localhost\nalias_maps = hash:/etc/aliases\nalias_database = hash:/etc/aliases\n\
+        mydestination = $myhostname, localhost.$mydomain, $mydomain\nrelayhost =\n\
+        mynetworks = [::ffff:127.0.0.0]/104 [::1]/128,\n\
+        mailbox_command = procmail -a \"$EXTENSION\"\nmailbox_size_limit = 0\nrecipient_delimiter = +\n\
+        inet_interfaces = localhost\ndefault_transport = error\nrelay_transport = error\ninet_protocols = ipv4\n";
+    let d = dir(&[("main.cf", main)]);
+    let (out, err, code) = text(&mta(&["check", "-c", d.to_str().unwrap()], &d));
+    // /etc/aliases.redb does not exist here: the table error is the only error.
+    assert!(
+        err.contains("hash:/etc/aliases") && err.contains("mta postmap"),
+        "{err}"
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(!err.contains("open relay"), "{err}");
+    assert!(err.contains("warning: ") && err.contains("biff"), "{err}");
+    // inet_protocols = ipv4 keeps only 127.0.0.1 of "localhost".
+    assert!(
+        out.contains("smtpd smtp: listening on 127.0.0.1:25\n"),
+        "{out}"
+    );
+    // The raw macro survives for local delivery to fill in.
+    let (out, _, _) = text(&mta(
+        &[
+            "postconf",
+            "-c",
+            d.to_str().unwrap(),
+            "-x",
+            "mailbox_command",
+        ],
+        &d,
+    ));
+    assert_eq!(out, "mailbox_command = procmail -a \"$EXTENSION\"\n");
+}

@@ -67,11 +67,9 @@ fn value(config: &Config, name: &str, args: &Args) -> Option<String> {
     } else {
         config.raw(name)?
     };
-    Some(if args.expand {
-        config.expand(&raw)
-    } else {
-        raw
-    })
+    // Raw parameters keep their delivery-time macros ($EXTENSION, $rbl_code).
+    let expand = args.expand && !registry::RAW_PARAMS.contains(&name);
+    Some(if expand { config.expand(&raw) } else { raw })
 }
 
 /// `name = value`, or `name =` when empty, as Postfix prints it.

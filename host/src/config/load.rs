@@ -146,11 +146,23 @@ fn classify(name: &str, used: &BTreeSet<String>, services: &BTreeSet<String>) ->
         None if per_service(name, services) => Some(Problem::Warning(format!(
             "{name} is a Postfix per-service parameter that mta does not implement; ignored"
         ))),
+        None if is_restriction_name(name) => Some(Problem::Error(format!(
+            "{name} is a restriction, not a parameter; list it in smtpd_{{client,helo,sender,recipient,relay}}_restrictions"
+        ))),
         None => Some(Problem::Error(match registry::suggest(name) {
             Some(s) => format!("unknown parameter {name}; did you mean {s}?"),
             None => format!("unknown parameter {name}"),
         })),
     }
+}
+
+/// `check_recipient_access = hash:access` (a howto's mistake): a
+/// restriction written as if it were a parameter.
+fn is_restriction_name(name: &str) -> bool {
+    (name.starts_with("check_") && name.ends_with("_access"))
+        || name.starts_with("reject_")
+        || name.starts_with("permit_")
+        || name.starts_with("defer_")
 }
 
 /// Postfix's `service_name_parameter` (e.g. `relay_destination_concurrency_limit`):
@@ -373,8 +385,13 @@ fn interface_addrs(config: &Config, port: u16) -> Result<Vec<SocketAddr>, String
             h => out.extend(host_addrs(h, port)?),
         }
     }
+    // A host name may resolve to both families; keep those inet_protocols allows.
+    out.retain(|a| (a.is_ipv4() && v4) || (a.is_ipv6() && v6));
     if out.is_empty() {
-        return Err("inet_interfaces lists no address to listen on".into());
+        return Err(format!(
+            "inet_interfaces ({}) gives no address to listen on with inet_protocols = {protocols}",
+            config.get("inet_interfaces")
+        ));
     }
     out.dedup();
     Ok(out)

@@ -136,11 +136,20 @@ impl Config {
     }
 
     /// The expanded value of a parameter (explicit, else default; "" if unknown).
+    /// Parameters Postfix reads raw (`registry::RAW_PARAMS`, e.g.
+    /// `default_rbl_reply`) come back unexpanded: see `expand_with`.
     pub fn get(&self, name: &str) -> String {
         match self.raw(name) {
+            Some(v) if registry::RAW_PARAMS.contains(&name) => v,
             Some(v) => expand::expand(&v, &|n| self.raw(n)),
             None => String::new(),
         }
+    }
+
+    /// Expand `text` with extra macros first (e.g. `rbl_code`,
+    /// `client_address`), then this configuration's parameters.
+    pub fn expand_with(&self, text: &str, extra: &dyn Fn(&str) -> Option<String>) -> String {
+        expand::expand(text, &|n| extra(n).or_else(|| self.raw(n)))
     }
 
     /// Expand `$name` references in any text against this configuration.

@@ -58,6 +58,45 @@ pub const MTA_PARAMS: &[(&str, &str)] = &[
     ("control_socket", "$queue_directory/control"),
 ];
 
+/// Pre-3.x names that `postconf -d` no longer lists but that current
+/// defaults still refer to (`virtual_alias_maps = $virtual_maps`) and old
+/// configurations (the howtos) still set. Known, so never "unknown".
+pub const LEGACY_PARAMS: &[(&str, &str, Support)] = &[
+    ("virtual_maps", "", Support::Implemented),
+    ("fallback_relay", "", Support::PostfixOnly),
+    ("authorized_verp_clients", "", Support::PostfixOnly),
+    ("postscreen_whitelist_interfaces", "", Support::PostfixOnly),
+    ("postscreen_blacklist_action", "", Support::PostfixOnly),
+    (
+        "postscreen_dnsbl_whitelist_threshold",
+        "",
+        Support::PostfixOnly,
+    ),
+    ("postscreen_dnsbl_ttl", "", Support::PostfixOnly),
+    (
+        "smtpd_client_connection_limit_exceptions",
+        "",
+        Support::PostfixOnly,
+    ),
+    ("tlsproxy_client_policy", "", Support::PostfixOnly),
+    ("tlsproxy_client_level", "", Support::PostfixOnly),
+    ("lmtp_per_record_deadline", "no", Support::PostfixOnly),
+    ("smtp_per_record_deadline", "no", Support::PostfixOnly),
+    ("smtpd_per_record_deadline", "no", Support::PostfixOnly),
+];
+
+/// Parameters Postfix reads raw: their `$names` are macros filled in when
+/// used (`$rbl_code`, `$home`, `$extension`, `$client_address`), so
+/// `Config::get` returns them unexpanded; the user expands them with its
+/// own macros (`Config::expand_with`).
+pub const RAW_PARAMS: &[&str] = &[
+    "default_rbl_reply",
+    "forward_path",
+    "mailbox_command",
+    "luser_relay",
+    "smtpd_reject_footer",
+];
+
 /// Defaults where mta deliberately differs from Postfix (see the README).
 pub const MTA_OVERRIDES: &[(&str, &str)] = &[
     // mta's queue is not Postfix's; never share (or clobber) /var/spool/postfix.
@@ -272,7 +311,16 @@ fn registry() -> &'static HashMap<&'static str, Param> {
 
 /// The parameter called `name`, if it is one.
 pub fn lookup(name: &str) -> Option<Param> {
-    registry().get(name).copied()
+    registry().get(name).copied().or_else(|| {
+        LEGACY_PARAMS
+            .iter()
+            .find(|(n, _, _)| *n == name)
+            .map(|(name, default, support)| Param {
+                name,
+                default,
+                support: *support,
+            })
+    })
 }
 
 /// Every known parameter, sorted by name (for `postconf -d`).
@@ -354,6 +402,11 @@ mod tests {
         assert_eq!(lookup("plugin_time_limit").unwrap().support, Support::Mta);
         assert_eq!(lookup("queue_directory").unwrap().default, "/var/spool/mta");
         assert!(lookup("smtp_helo_restrictions").is_none());
+        assert_eq!(
+            lookup("virtual_maps").unwrap().support,
+            Support::Implemented
+        );
+        assert!(!all().iter().any(|p| p.name == "virtual_maps"));
         assert!(all().len() > 1000);
         for name in IMPLEMENTED {
             assert!(lookup(name).is_some(), "{name} is not a Postfix parameter");

@@ -216,3 +216,29 @@ fn open_relay_warnings() {
     let safe = Config::load(&dir_with("myhostname = mx.example.com\n", None)).unwrap();
     assert_eq!(openrelay::warnings(&safe), Vec::<String>::new());
 }
+
+#[test]
+fn raw_parameters_keep_their_macros() {
+    let c = Config::load(&dir_with(
+        "myhostname = mx.example.com\nvirtual_maps = hash:/etc/postfix/virtual\n",
+        None,
+    ))
+    .unwrap();
+    let raw = c.get("default_rbl_reply");
+    assert!(raw.starts_with("$rbl_code Service unavailable"), "{raw}");
+    let filled = c.expand_with(&raw, &|n| match n {
+        "rbl_code" => Some("554".into()),
+        "rbl_class" => Some("Client host".into()),
+        "rbl_what" => Some("192.0.2.1".into()),
+        "rbl_domain" => Some("zen.example".into()),
+        "rbl_reason" => Some("listed".into()),
+        _ => None,
+    });
+    assert_eq!(
+        filled,
+        "554 Service unavailable; Client host [192.0.2.1] blocked using zen.example; listed"
+    );
+    // The legacy name still feeds its successor's default.
+    assert_eq!(c.get("virtual_alias_maps"), "hash:/etc/postfix/virtual");
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
