@@ -252,7 +252,23 @@ fn service(
         line: s.line,
         message: m,
     };
-    if s.command != "smtpd" {
+    let postscreen = s.command == "postscreen" && s.kind == "inet";
+    if postscreen {
+        // Postfix's postscreen hands clients to `smtpd pass`; mta has no
+        // postscreen, so its smtpd takes the port directly.
+        config.warnings.push(format!(
+            "{at}: postscreen is not provided; mta's smtpd listens on {} directly (postscreen_* settings are ignored)",
+            s.name
+        ));
+    }
+    if s.kind == "pass" && s.command == "smtpd" {
+        config.notes.push(format!(
+            "{at}: smtpd pass service {} (behind postscreen) is not needed by mta; entry accepted",
+            s.name
+        ));
+        return Ok(());
+    }
+    if s.command != "smtpd" && !postscreen {
         if !STANDARD_COMMANDS.contains(&s.command.as_str()) {
             config.warnings.push(format!(
                 "{at}: service {} runs {}, which mta does not provide; ignored",

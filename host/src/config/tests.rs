@@ -242,3 +242,24 @@ fn raw_parameters_keep_their_macros() {
     assert_eq!(c.get("virtual_alias_maps"), "hash:/etc/postfix/virtual");
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
+
+#[test]
+fn postscreen_port_is_served_by_smtpd() {
+    let c = Config::load(&dir_with(
+        "inet_interfaces = 127.0.0.1\n",
+        Some("smtp inet n - y - 1 postscreen\nsmtpd pass - - y - - smtpd\ndnsblog unix - - y - 0 dnsblog\n"),
+    ))
+    .unwrap();
+    assert_eq!(c.listeners.len(), 1);
+    assert_eq!(
+        c.listeners[0].addrs,
+        vec![SocketAddr::from(([127, 0, 0, 1], 25))]
+    );
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.contains("postscreen is not provided")),
+        "{:?}",
+        c.warnings
+    );
+}

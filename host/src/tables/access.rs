@@ -104,7 +104,9 @@ fn domain_keys(domain: &str, style: &AccessStyle) -> Vec<String> {
     out
 }
 
-/// `1.2.3.4`, `1.2.3`, `1.2`, `1`; IPv6 by `:`-groups.
+/// `1.2.3.4`, `1.2.3`, `1.2`, `1`; IPv6 by `:`-groups, cutting at each
+/// colon from the right as Postfix does (`2001:db8::1`, `2001:db8:`,
+/// `2001:db8`, `2001`).
 fn ip_keys(address: &str) -> Vec<String> {
     let a = address.trim_start_matches('[').trim_end_matches(']');
     let a = a.strip_prefix("ipv6:").unwrap_or(a);
@@ -115,13 +117,10 @@ fn ip_keys(address: &str) -> Vec<String> {
     let mut out = vec![a.to_string()];
     let mut rest = a;
     while let Some((shorter, _)) = rest.rsplit_once(sep) {
-        let shorter = shorter.trim_end_matches(sep);
         if shorter.is_empty() {
             break;
         }
-        if !out.iter().any(|k| k == shorter) {
-            out.push(shorter.to_string());
-        }
+        out.push(shorter.to_string());
         rest = shorter;
     }
     out
@@ -201,7 +200,7 @@ mod tests {
                 false,
                 &style(true)
             ),
-            vec!["2001:db8::1", "2001:db8", "2001"]
+            vec!["2001:db8::1", "2001:db8:", "2001:db8", "2001"]
         );
         assert_eq!(
             keys(
