@@ -38,6 +38,12 @@
 //! Known differences that cannot mismatch silently in practice: without `E`,
 //! PCRE's `$` also matches before a final newline; inputs handed to tables
 //! (addresses, header lines without their terminator, body lines) carry none.
+//! For `regexp:` (POSIX), whether a rule matches is the same, but POSIX picks
+//! the leftmost-*longest* alternative where `regex` picks the leftmost-first,
+//! which can change what `$n` captures in `(a|ab)`-style alternations; and a
+//! backslash inside a POSIX bracket expression is literal (`[\.]` is `\` or
+//! `.`) where `regex` reads an escape (`.` only). GNU's `\<`, `\>`, `\b`,
+//! `\w` and `[[:class:]]` work as in glibc.
 //!
 //! # Refused constructs
 //! The `regex` crate guarantees linear-time matching and so lacks some PCRE

@@ -441,4 +441,19 @@ endif
         assert_eq!(t.lookup_str("Subject: un café").as_deref(), Some("HIT"));
         assert_eq!(t.lookup_str("SUBJECT: UN CAFé").as_deref(), Some("HIT"));
     }
+
+    #[test]
+    fn gnu_word_boundaries_and_posix_classes() {
+        let t = PatternTable::parse(
+            Syntax::Regexp,
+            "t",
+            "/\\<viagra\\>/ A\n/^[[:digit:]]+$/ B\n/[[:space:]]x[[:upper:]]/ C\n",
+        )
+        .unwrap();
+        assert_eq!(t.lookup_str("buy viagra now").as_deref(), Some("A"));
+        assert_eq!(t.lookup_str("buyviagranow"), None);
+        assert_eq!(t.lookup_str("12345").as_deref(), Some("B"));
+        // Case-insensitive by default, even for [[:upper:]].
+        assert_eq!(t.lookup_str("a xb").as_deref(), Some("C"));
+    }
 }
