@@ -403,3 +403,121 @@ fn check_the_seed_001_workstation_config() {
     ));
     assert_eq!(out, "mailbox_command = procmail -a \"$EXTENSION\"\n");
 }
+
+/// Ask Postfix's own `postmap -q` (Debian's package is installed) and ours
+/// the same questions about the same table files.
+fn compare_with_postfix(d: &Path, spec: &str, keys: &[&str]) {
+    for key in keys {
+        let theirs = Command::new("postmap")
+            .args(["-q", key, spec])
+            .current_dir(d)
+            .output()
+            .expect("Postfix's postmap is installed");
+        let ours = mta(&["postmap", "-q", key, spec], d);
+        assert_eq!(
+            (String::from_utf8_lossy(&ours.stdout), ours.status.code()),
+            (
+                String::from_utf8_lossy(&theirs.stdout),
+                theirs.status.code()
+            ),
+            "{spec} -q {key:?}: ours vs Postfix (stderr {})",
+            String::from_utf8_lossy(&theirs.stderr)
+        );
+    }
+}
+
+#[test]
+fn lookups_agree_with_postfix() {
+    let d = dir(&[
+        (
+            "t.regexp",
+            "# header checks in the style of the howtos\n\
+             /^From:(.*)@spammer\\.com$/ REJECT from $1\n\
+             /^[\\.]$/ dot-or-backslash\n\
+             if !/^owner-/\n/^(.*)-outgoing@(.*)$/  550 Use ${1}@${2} instead\nendif\n\
+             /^Subject:.*\\<hot\\>/ WARN hot\n\
+             /^X-Case: Yes$/i case\n\
+             !/@/ no-at\n",
+        ),
+        (
+            "t.pcre",
+            "/^(.*)name\\=\\\"(.*)\\.(zip|gz|Z|bz)\\\"$/ REJECT $3\n\
+             /^Subject: (?:re: )?(\\w+) deal$/ WARN $1\n\
+             /^a.b$/s no-dotall\n/^x.y$/ dotall\n\
+             /^(a|ab)(c|bcd)(d*)$/ $1-$2-$3\n",
+        ),
+        (
+            "t.cidr",
+            "192.168.1.1 exact\n192.168.0.0/16 sixteen\n2001:db8::/32 v6\n0.0.0.0/0 all-v4\n",
+        ),
+        (
+            "access",
+            "Spammer@Example.COM REJECT a\nexample.net OK\npostmaster@ DUNNO\n10.1 net\n",
+        ),
+    ]);
+    compare_with_postfix(
+        &d,
+        "regexp:t.regexp",
+        &[
+            "From: Bob@SPAMMER.com",
+            "From: bob@spammer.com.evil",
+            "\\",
+            ".",
+            "list-outgoing@x.org",
+            "owner-list-outgoing@x.org",
+            "Subject: hot stuff",
+            "Subject: hotter stuff",
+            "X-Case: yes",
+            "X-Case: Yes",
+            "plain",
+        ],
+    );
+    compare_with_postfix(
+        &d,
+        "pcre:t.pcre",
+        &[
+            "Content-Type: name=\"x.ZIP\"",
+            "name=\"doc.pdf\"",
+            "Subject: RE: Great deal",
+            "a\nb",
+            "x\ny",
+            "abcd",
+            "nothing",
+        ],
+    );
+    compare_with_postfix(
+        &d,
+        "cidr:t.cidr",
+        &[
+            "192.168.1.1",
+            "192.168.200.7",
+            "10.0.0.1",
+            "2001:db8::99",
+            "2001:db9::1",
+        ],
+    );
+    // hash: Postfix builds its own .db, we build .redb, from the same source.
+    let pf = Command::new("postmap")
+        .arg("hash:access")
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    assert!(
+        pf.status.success(),
+        "{}",
+        String::from_utf8_lossy(&pf.stderr)
+    );
+    assert!(mta(&["postmap", "hash:access"], &d).status.success());
+    compare_with_postfix(
+        &d,
+        "hash:access",
+        &[
+            "spammer@example.com",
+            "SPAMMER@example.com",
+            "example.net",
+            "postmaster@",
+            "10.1",
+            "other",
+        ],
+    );
+}

@@ -42,7 +42,7 @@
 //! the leftmost-*longest* alternative where `regex` picks the leftmost-first,
 //! which can change what `$n` captures in `(a|ab)`-style alternations; and a
 //! backslash inside a POSIX bracket expression is literal (`[\.]` is `\` or
-//! `.`) where `regex` reads an escape (`.` only). GNU's `\<`, `\>`, `\b`,
+//! `.`), which mta reproduces by rewriting bracket expressions. GNU's `\<`, `\>`, `\b`,
 //! `\w` and `[[:class:]]` work as in glibc.
 //!
 //! # Refused constructs
@@ -59,6 +59,7 @@
 //! the `regex` crate rejects is reported with its message.
 
 mod parse;
+mod posix;
 mod refuse;
 mod subst;
 mod table;

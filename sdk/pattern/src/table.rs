@@ -217,14 +217,18 @@ impl PatternTable {
 
 /// Translate flags into inline `regex` flags and compile one pattern.
 fn compile(syntax: Syntax, p: &Pattern) -> Result<(String, Regex), String> {
-    if let Some(what) = unsupported(&p.body, p.flags.extended) {
+    let body = match syntax {
+        Syntax::Regexp => crate::posix::translate_brackets(&p.body),
+        Syntax::Pcre => p.body.clone(),
+    };
+    if let Some(what) = unsupported(&body, p.flags.extended) {
         return Err(format!(
             "{} pattern /{}/ uses {what}",
             syntax.type_name(),
             p.body
         ));
     }
-    let source = regex_source(&p.body, p.flags);
+    let source = regex_source(&body, p.flags);
     let regex = RegexBuilder::new(&source)
         .unicode(false)
         .size_limit(SIZE_LIMIT)
@@ -455,5 +459,20 @@ endif
         assert_eq!(t.lookup_str("12345").as_deref(), Some("B"));
         // Case-insensitive by default, even for [[:upper:]].
         assert_eq!(t.lookup_str("a xb").as_deref(), Some("C"));
+    }
+
+    #[test]
+    fn posix_backslash_in_brackets_is_literal() {
+        let t = table(
+            Syntax::Regexp,
+            "/^[\\.]$/ dot-or-backslash\n/^[^\\.]+$/ neither\n",
+        );
+        assert_eq!(t.lookup_str(".").as_deref(), Some("dot-or-backslash"));
+        assert_eq!(t.lookup_str("\\").as_deref(), Some("dot-or-backslash"));
+        assert_eq!(t.lookup_str("abc").as_deref(), Some("neither"));
+        assert_eq!(t.lookup_str("a\\c"), None);
+        // pcre keeps Perl's reading: `[\.]` is a dot only.
+        let p = table(Syntax::Pcre, "/^[\\.]$/ dot\n");
+        assert_eq!(p.lookup_str("\\"), None);
     }
 }
