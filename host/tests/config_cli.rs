@@ -521,3 +521,46 @@ fn lookups_agree_with_postfix() {
         ],
     );
 }
+
+#[test]
+fn postconf_defaults_match_postfix_except_documented_deviations() {
+    let d = dir(&[("main.cf", "")]);
+    let parse = |out: &[u8]| -> std::collections::BTreeMap<String, String> {
+        String::from_utf8_lossy(out)
+            .lines()
+            .filter_map(|l| {
+                let (n, v) = l.split_once(" =")?;
+                Some((n.to_string(), v.trim().to_string()))
+            })
+            .collect()
+    };
+    let theirs = parse(&Command::new("postconf").arg("-d").output().unwrap().stdout);
+    let ours = parse(&mta(&["postconf", "-c", d.to_str().unwrap(), "-d"], &d).stdout);
+    assert!(theirs.len() > 1000);
+    // Deliberate: compatibility_level 3.6 evaluated; our own queue and
+    // config directories; mynetworks per mynetworks_style = host; and
+    // process_id is each process's own.
+    let deviations = [
+        "compatibility_level",
+        "queue_directory",
+        "config_directory",
+        "mynetworks",
+        "process_id",
+    ];
+    let mut differ = Vec::new();
+    for (name, value) in &theirs {
+        let Some(mine) = ours.get(name) else {
+            differ.push(format!("{name}: missing"));
+            continue;
+        };
+        if deviations.contains(&name.as_str()) || value.contains("${{$") {
+            continue;
+        }
+        if mine != value {
+            differ.push(format!("{name}: ours {mine:?}, Postfix {value:?}"));
+        }
+    }
+    assert!(differ.is_empty(), "{differ:#?}");
+    assert_eq!(ours["mynetworks_style"], "host");
+    assert_eq!(ours["plugin_isolation"], "stage");
+}

@@ -10,7 +10,7 @@ import re
 import subprocess
 
 LEVEL = (3, 6)
-COMPUTED = {"myhostname", "mydomain", "mynetworks"}
+COMPUTED = {"myhostname", "mydomain", "mynetworks", "process_id"}
 
 
 def level(text):

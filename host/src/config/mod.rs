@@ -131,6 +131,7 @@ impl Config {
             "myhostname" => system::hostname().to_string(),
             "mydomain" => system::domain_of(&self.get("myhostname")),
             "mynetworks" => system::mynetworks(&self.get("mynetworks_style")),
+            "process_id" => std::process::id().to_string(),
             _ => String::new(),
         })
     }
