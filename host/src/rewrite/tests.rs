@@ -160,3 +160,46 @@ fn relayhost_and_transport_maps() {
     let remote = r(&res, "u@other.example");
     assert_eq!(remote.nexthop, "[smarthost.example]:587");
 }
+
+/// Addresses come from the network: random junk must give a Resolution or
+/// an error, never a panic or a hang.
+#[test]
+fn hostile_addresses_never_panic() {
+    let res = resolver(BASE);
+    let pieces = [
+        "@",
+        "%",
+        "!",
+        "\"",
+        "\\",
+        ":",
+        ",",
+        "[",
+        "]",
+        ".",
+        "u",
+        "example.com",
+        "localhost",
+        "[127.0.0.1]",
+        "[ipv6:::1]",
+        "é",
+        " ",
+        "\u{0}",
+        "mx.example.com",
+        "@a,@b:",
+        "\"u@h\"",
+    ];
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..20_000 {
+        let mut a = String::new();
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        for i in 0..(x % 12) {
+            a.push_str(pieces[((x >> (i * 5)) % pieces.len() as u64) as usize]);
+        }
+        if let Ok(r) = res.resolve(&a) {
+            assert!(!r.transport.is_empty(), "{a:?} -> {r:?}");
+        }
+    }
+}
