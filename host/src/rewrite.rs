@@ -50,6 +50,8 @@ const MAX_UNPACK: usize = 10;
 #[derive(Debug, Clone)]
 pub struct Resolver {
     myhostname: String,
+    /// Appended to bare local parts (`append_at_myorigin`), as cleanup does.
+    myorigin: Option<String>,
     mydestination: DomainList,
     virtual_alias_domains: DomainList,
     virtual_mailbox_domains: DomainList,
@@ -95,6 +97,9 @@ impl Resolver {
         }
         Resolver {
             myhostname: config.get("myhostname").to_ascii_lowercase(),
+            myorigin: config
+                .get_bool("append_at_myorigin")
+                .then(|| config.get("myorigin").to_ascii_lowercase()),
             mydestination: list("mydestination"),
             virtual_alias_domains: list("virtual_alias_domains"),
             virtual_mailbox_domains: list("virtual_mailbox_domains"),
@@ -195,10 +200,10 @@ impl Resolver {
                     current = n;
                 }
                 None => {
-                    let domain = if domain.is_empty() {
-                        self.myhostname.clone()
-                    } else {
-                        domain
+                    let domain = match (domain.is_empty(), &self.myorigin) {
+                        (true, Some(origin)) => origin.clone(),
+                        (true, None) => self.myhostname.clone(),
+                        (false, _) => domain,
                     };
                     return Ok((local, domain, routed));
                 }
@@ -213,9 +218,6 @@ impl Resolver {
     fn is_local_domain(&self, domain: &str) -> Result<bool, String> {
         if let Some(ip) = self.literal(domain) {
             return Ok(self.own_addrs.contains(&ip));
-        }
-        if domain == self.myhostname && self.mydestination.is_empty() {
-            return Ok(false);
         }
         self.mydestination.matches(domain, &self.tables)
     }

@@ -41,7 +41,10 @@ fn classes() {
         (l.transport.as_str(), l.nexthop.as_str()),
         ("local", "mx.example.com")
     );
+    // A bare local part gets $myorigin (default $myhostname).
     assert_eq!(r(&res, "postmaster").address, "postmaster@mx.example.com");
+    let origin = resolver(&format!("{BASE}myorigin = $mydomain\n"));
+    assert_eq!(r(&origin, "postmaster").address, "postmaster@example.com");
     assert_eq!(r(&res, "u@localhost").class, AddressClass::Local);
     assert_eq!(r(&res, "u@[127.0.0.1]").class, AddressClass::Local);
     assert_eq!(r(&res, "u@[192.0.2.200]").class, AddressClass::Default);
