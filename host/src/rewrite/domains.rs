@@ -81,8 +81,4 @@ impl DomainList {
         }
         Ok(false)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
 }
