@@ -106,6 +106,7 @@ impl Config {
         let mut c = self.clone();
         for (k, v) in overrides {
             c.explicit.insert(k.clone(), v.clone());
+            c.origins.insert(k.clone(), "master.cf -o".into());
         }
         c
     }
