@@ -290,14 +290,16 @@ fn service(
         return Ok(());
     }
     let mut errors = Vec::new();
-    for (column, value, meaningful) in [
-        ("private", &s.private, "n"),
-        ("unpriv", &s.unpriv, "-"),
-        ("chroot", &s.chroot, "-"),
-        ("wakeup", &s.wakeup, "-"),
-        ("maxproc", &s.maxproc, "-"),
+    // Values that describe what mta does anyway pass silently; anything
+    // else is a request mta cannot honour for this listener.
+    for (column, value, as_mta_does) in [
+        ("private", &s.private, &["n", "-"][..]),
+        ("unpriv", &s.unpriv, &["-", "y"][..]),
+        ("chroot", &s.chroot, &["n", "-"][..]),
+        ("wakeup", &s.wakeup, &["-", "0"][..]),
+        ("maxproc", &s.maxproc, &["-"][..]),
     ] {
-        if value != meaningful && value != "-" {
+        if !as_mta_does.contains(&value.as_str()) {
             config.notes.push(format!(
                 "{at}: column {column} = {value} has no meaning in mta; ignored"
             ));
