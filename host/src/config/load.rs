@@ -114,6 +114,16 @@ pub(super) fn load(dir: &Path) -> Result<Config, Vec<ConfigError>> {
         },
     }
 
+    // As Postfix's smtpd: no listener may run without relay control.
+    if let Some(m) = super::openrelay::missing_relay_guard(&config) {
+        let name = if config.explicit.contains_key("smtpd_recipient_restrictions") {
+            "smtpd_recipient_restrictions"
+        } else {
+            "smtpd_relay_restrictions"
+        };
+        errors.push(err(&main_path, line_of(&config, name), m));
+    }
+
     if errors.is_empty() {
         Ok(config)
     } else {
@@ -320,6 +330,11 @@ fn service(
         }
         if let Some(m) = check_value(&listener_config, name, &listener_config.get(name)) {
             errors.push(err(format!("-o {m}")));
+        }
+    }
+    if !s.overrides.is_empty() {
+        if let Some(m) = super::openrelay::missing_relay_guard(&listener_config) {
+            errors.push(err(format!("service {}: {m}", s.name)));
         }
     }
     match listen_addrs(&listener_config, &s.name) {

@@ -78,13 +78,6 @@ fn check(c: &Config) -> Vec<String> {
             }
         ));
     }
-    if !guards(&relay) && !guards(&recipient) {
-        out.push(
-            "open relay: neither smtpd_relay_restrictions nor smtpd_recipient_restrictions \
-             contains reject_unauth_destination or defer_unauth_destination"
-                .to_string(),
-        );
-    }
     for (name, list) in [
         ("smtpd_relay_restrictions", &relay),
         ("smtpd_recipient_restrictions", &recipient),
@@ -119,6 +112,33 @@ fn is_guard(item: &str) -> bool {
     matches!(
         item,
         "reject_unauth_destination" | "defer_unauth_destination" | "check_relay_domains"
+    )
+}
+
+/// Postfix's smtpd refuses to run (fatal) unless smtpd_relay_restrictions
+/// or smtpd_recipient_restrictions holds one of these; so does mta.
+pub fn missing_relay_guard(c: &Config) -> Option<String> {
+    const WORKING: &[&str] = &[
+        "reject_unauth_destination",
+        "defer_unauth_destination",
+        "reject",
+        "defer",
+        "defer_if_permit",
+        "check_relay_domains",
+    ];
+    let has = |name: &str| {
+        c.get_list(name)
+            .iter()
+            .any(|r| WORKING.contains(&r.as_str()))
+    };
+    if has("smtpd_relay_restrictions") || has("smtpd_recipient_restrictions") {
+        return None;
+    }
+    Some(
+        "open relay: in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, \
+         specify at least one working instance of: reject_unauth_destination, \
+         defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains"
+            .to_string(),
     )
 }
 

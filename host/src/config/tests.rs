@@ -201,7 +201,7 @@ fn open_relay_warnings() {
         "{w:?}"
     );
     let c = Config::load(&dir_with(
-        "smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = check_sender_access inline:{x=OK}, permit\n",
+        "smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = check_sender_access inline:{x=OK}, permit, reject_unauth_destination\n",
         None,
     ))
     .unwrap();
@@ -210,9 +210,22 @@ fn open_relay_warnings() {
         w.contains("smtpd_relay_restrictions (") && w.contains("is empty"),
         "{w}"
     );
-    assert!(w.contains("neither"), "{w}");
     assert!(w.contains("has permit before"), "{w}");
     assert!(w.contains("check_sender_access before"), "{w}");
+    // Like Postfix's smtpd, refuse to run with no relay control at all.
+    let e = errors(
+        "smtpd_relay_restrictions =\nsmtpd_recipient_restrictions = permit_mynetworks\n",
+        None,
+    );
+    assert!(e[0].contains("main.cf:2: open relay: in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, specify at least one working instance of"), "{e:?}");
+    let e = errors(
+        "myhostname = mx.example.com\n",
+        Some("2526 inet n - n - - smtpd -o smtpd_relay_restrictions=permit_mynetworks\n"),
+    );
+    assert!(
+        e[0].contains("master.cf:1: service 2526: open relay"),
+        "{e:?}"
+    );
     let safe = Config::load(&dir_with("myhostname = mx.example.com\n", None)).unwrap();
     assert_eq!(openrelay::warnings(&safe), Vec::<String>::new());
 }
