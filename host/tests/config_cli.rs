@@ -5,8 +5,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A fresh configuration directory with the given files.
-fn dir(files: &[(&str, &str)]) -> PathBuf {
+/// A fresh configuration directory with the given files, removed on drop.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn dir(files: &[(&str, &str)]) -> TempDir {
     static N: AtomicUsize = AtomicUsize::new(0);
     let d = std::env::temp_dir().join(format!(
         "mta-config-cli-{}-{}",
@@ -18,7 +33,7 @@ fn dir(files: &[(&str, &str)]) -> PathBuf {
     for (name, text) in files {
         std::fs::write(d.join(name), text).unwrap();
     }
-    d
+    TempDir(d)
 }
 
 fn mta(args: &[&str], cwd: &Path) -> Output {
@@ -505,7 +520,7 @@ fn lookups_agree_with_postfix() {
     // hash: Postfix builds its own .db, we build .redb, from the same source.
     let pf = Command::new("postmap")
         .arg("hash:access")
-        .current_dir(&d)
+        .current_dir(&*d)
         .output()
         .unwrap();
     assert!(

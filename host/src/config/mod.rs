@@ -203,4 +203,6 @@ impl Config {
 }
 
 #[cfg(test)]
+pub(crate) mod testdir;
+#[cfg(test)]
 mod tests;

@@ -1,23 +1,15 @@
 //! Loading whole configurations from disk.
 
 use super::*;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use testdir::TempDir;
 
 /// A fresh directory holding `main.cf` (and `master.cf` when given).
-fn dir_with(main: &str, master: Option<&str>) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "mta-config-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join("main.cf"), main).unwrap();
-    if let Some(m) = master {
-        std::fs::write(d.join("master.cf"), m).unwrap();
+fn dir_with(main: &str, master: Option<&str>) -> TempDir {
+    let d = TempDir::new("config-test").with(&[("main.cf", main)]);
+    match master {
+        Some(m) => d.with(&[("master.cf", m)]),
+        None => d,
     }
-    d
 }
 
 fn errors(main: &str, master: Option<&str>) -> Vec<String> {

@@ -1,23 +1,31 @@
 //! The forms relay control and routing must agree on.
 
 use super::*;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use crate::config::testdir::TempDir;
 
-fn resolver(main: &str) -> Resolver {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "mta-rewrite-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("main.cf"), main).unwrap();
-    std::fs::write(
-        dir.join("transport"),
-        "special.example smtp:[10.0.0.9]:2525\n.sub.example relay:\n*  :[fallback.example]\n",
-    )
-    .unwrap();
-    Resolver::new(&Config::load(&dir).unwrap())
+/// A resolver and the directory its tables live in (kept while in use).
+struct Fixture {
+    _dir: TempDir,
+    res: Resolver,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = Resolver;
+    fn deref(&self) -> &Resolver {
+        &self.res
+    }
+}
+
+fn resolver(main: &str) -> Fixture {
+    let dir = TempDir::new("rewrite-test").with(&[
+        ("main.cf", main),
+        (
+            "transport",
+            "special.example smtp:[10.0.0.9]:2525\n.sub.example relay:\n*  :[fallback.example]\n",
+        ),
+    ]);
+    let res = Resolver::new(&Config::load(&dir).unwrap());
+    Fixture { _dir: dir, res }
 }
 
 const BASE: &str = "myhostname = mx.example.com\nmydomain = example.com\n\

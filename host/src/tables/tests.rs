@@ -1,22 +1,13 @@
 //! Tables opened by name from files, as main.cf names them.
 
 use super::*;
+use crate::config::testdir::TempDir;
 use crate::config::Config;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn config_dir(files: &[(&str, &str)]) -> (PathBuf, Config) {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!(
-        "mta-tables-test-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    std::fs::write(d.join("main.cf"), "recipient_delimiter = +\n").unwrap();
-    for (name, text) in files {
-        std::fs::write(d.join(name), text).unwrap();
-    }
+fn config_dir(files: &[(&str, &str)]) -> (TempDir, Config) {
+    let d = TempDir::new("tables-test")
+        .with(&[("main.cf", "recipient_delimiter = +\n")])
+        .with(files);
     let c = Config::load(&d).unwrap();
     (d, c)
 }
