@@ -278,7 +278,7 @@ mod tests {
         host.now(42);
         host.install();
         assert_eq!(crate::clock::now_seconds(), 42);
-        let other = std::thread::spawn(|| crate::clock::now_seconds())
+        let other = std::thread::spawn(crate::clock::now_seconds)
             .join()
             .unwrap();
         assert_eq!(other, super::super::host::DEFAULT_NOW);
