@@ -234,8 +234,16 @@ fn check(rules: &Rules, parameter: &str, input: &[u8]) -> Option<Verdict> {
         Ok(Some(m)) => match action::parse(&m.result) {
             Action::Verdict(v) => Some(v),
             Action::Dunno => None,
-            Action::Unknown(why) => {
-                log::warning(&format!("{parameter} map {}: {why}", m.table));
+            Action::Unknown(command) => {
+                // Postfix's words, so existing log watchers keep working.
+                log::warning(&format!("unknown command in {parameter} map: {command}"));
+                None
+            }
+            Action::MissingText(action) => {
+                log::warning(&format!(
+                    "{action} action without text in {parameter} map {}",
+                    m.table
+                ));
                 None
             }
         },

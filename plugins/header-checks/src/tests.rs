@@ -270,7 +270,7 @@ fn dunno_stops_the_search_and_unknown_actions_are_logged() {
         &headers("Subject: ok fine\nSubject: other\nX-A: 1\n"),
     );
     assert_eq!(v, vec![Verdict::warn("subject").at(1)]);
-    assert!(host.logged("unknown command: DEFER later"));
+    assert!(host.logged("unknown command in header_checks map: DEFER later"));
 }
 
 #[test]
@@ -334,4 +334,51 @@ fn body_without_a_headers_call_is_walked_fresh() {
         p.body(&msg_ctx(), &body(0, &["", "spam here"], true)),
         vec![Verdict::warn("spam").at(1)]
     );
+}
+
+/// The same message sent through Postfix 3.7 (postfix-ref) with a WARN-all
+/// rule in each table logged these classes, in this order (Received: aside).
+#[test]
+fn classification_matches_postfix() {
+    let _host = TestHost::new().install();
+    let tag = |t: &str| format!("/^(.*)$/ WARN {t}[$1]\n");
+    let c = config(&tag("HC"), Some(&tag("MHC")), Some(&tag("NHC")), &tag("BC"));
+    let mut p = plugin(&c);
+    let message = "From: a@example.org\nTo: b@example.net\nSubject: hi\nMIME-Version: 1.0\n\
+        Content-Type: multipart/mixed; boundary=\"XYZ\"\nX-Top: 1\n";
+    let body_text = "preamble\n--XYZ\nContent-Type: text/plain\nX-Part: one\n\nhello\n--XYZ\n\
+        Content-Type: message/rfc822\n\nSubject: inner\nContent-Type: text/plain\nX-Inner: 2\n\n\
+        inner body\n--XYZ--\nepilogue\n";
+    let mut seen: Vec<String> = p
+        .headers(&msg_ctx(), &headers(message))
+        .into_iter()
+        .chain(p.body(&msg_ctx(), &body(0, &lines(body_text), true)))
+        .map(|v| match v.verdict {
+            Verdict::Warn(t) => t,
+            other => format!("{other:?}"),
+        })
+        .collect();
+    let expected = [
+        "HC[From: a@example.org]",
+        "HC[To: b@example.net]",
+        "HC[Subject: hi]",
+        "MHC[MIME-Version: 1.0]",
+        "MHC[Content-Type: multipart/mixed; boundary=\"XYZ\"]",
+        "HC[X-Top: 1]",
+        "BC[preamble]",
+        "BC[--XYZ]",
+        "MHC[Content-Type: text/plain]",
+        "MHC[X-Part: one]",
+        "BC[hello]",
+        "BC[--XYZ]",
+        "MHC[Content-Type: message/rfc822]",
+        "NHC[Subject: inner]",
+        "MHC[Content-Type: text/plain]",
+        "NHC[X-Inner: 2]",
+        "BC[inner body]",
+        "BC[--XYZ--]",
+        "BC[epilogue]",
+    ];
+    seen.truncate(expected.len() + 1);
+    assert_eq!(seen, expected);
 }
