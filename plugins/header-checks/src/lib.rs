@@ -40,6 +40,8 @@ use rules::Rules;
 pub const DEFAULT_BODY_LIMIT: u64 = 51_200;
 /// Postfix's default mime_nesting_limit.
 pub const DEFAULT_NESTING_LIMIT: usize = 100;
+/// Postfix's default header_size_limit.
+pub const DEFAULT_HEADER_LIMIT: usize = 102_400;
 
 /// The main.cf parameters the filter reads.
 pub const PARAMETERS: &[&str] = &[
@@ -50,6 +52,7 @@ pub const PARAMETERS: &[&str] = &[
     "body_checks_size_limit",
     "disable_mime_input_processing",
     "mime_nesting_limit",
+    "header_size_limit",
 ];
 
 /// The compiled checks of one instance, and the message being inspected.
@@ -61,6 +64,7 @@ pub struct HeaderChecks {
     body_limit: u64,
     mime_processing: bool,
     nesting_limit: usize,
+    header_limit: usize,
     message: Option<Message>,
 }
 
@@ -93,6 +97,9 @@ impl Plugin for HeaderChecks {
             nesting_limit: config
                 .parse_setting("mime_nesting_limit")?
                 .unwrap_or(DEFAULT_NESTING_LIMIT),
+            header_limit: config
+                .parse_setting("header_size_limit")?
+                .unwrap_or(DEFAULT_HEADER_LIMIT),
             message: None,
         })
     }
@@ -203,7 +210,12 @@ impl HeaderChecks {
     fn new_message(&self, ctx: &Context, content_type: Option<&ContentType>) -> Message {
         Message {
             queue_id: ctx.envelope.queue_id.clone(),
-            walker: Walker::new(content_type, self.mime_processing, self.nesting_limit),
+            walker: Walker::new(
+                content_type,
+                self.mime_processing,
+                self.nesting_limit,
+                self.header_limit,
+            ),
             done: false,
         }
     }

@@ -5,7 +5,11 @@
 //! Lines arrive in chunks; a folded header may straddle two chunks, so a
 //! header is reported only when the line after it (or the end of the body)
 //! shows it is complete, with the chunk-local index of each of its lines
-//! (`None` for lines of an earlier chunk).
+//! (one `None` standing for all its lines of earlier chunks).
+//!
+//! Memory stays bounded whatever the message: a header's text is cut at
+//! header_size_limit (as Postfix truncates it), only the current chunk's
+//! line indexes are kept, and multipart nesting stops at mime_nesting_limit.
 
 /// Which table a header goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +80,8 @@ pub enum Item {
         class: HeaderClass,
         /// `Name: value`, folding kept as `\n`.
         text: Vec<u8>,
-        /// Chunk-local index of each physical line; `None` for earlier chunks.
+        /// Chunk-local index of each physical line in this chunk, after one
+        /// `None` if the header began in an earlier chunk.
         lines: Vec<Option<usize>>,
         /// The line whose arrival completed the header (for verdicts that
         /// need an index in this chunk); `None` at the end of the body.
@@ -120,13 +125,20 @@ pub struct Walker {
     block_in_digest: bool,
     segment_bytes: u64,
     nesting_limit: usize,
+    /// Header text beyond this many bytes is dropped (header_size_limit).
+    header_limit: usize,
     /// When false, everything is body (disable_mime_input_processing).
     mime: bool,
 }
 
 impl Walker {
     /// A walker for a body whose message headers carried `content_type`.
-    pub fn new(content_type: Option<&ContentType>, mime: bool, nesting_limit: usize) -> Walker {
+    pub fn new(
+        content_type: Option<&ContentType>,
+        mime: bool,
+        nesting_limit: usize,
+        header_limit: usize,
+    ) -> Walker {
         let mut w = Walker {
             stack: Vec::new(),
             mode: Mode::Body,
@@ -135,6 +147,7 @@ impl Walker {
             block_in_digest: false,
             segment_bytes: 0,
             nesting_limit,
+            header_limit,
             mime,
         };
         if mime {
@@ -152,8 +165,10 @@ impl Walker {
         if last {
             self.flush(None, &mut out);
         } else if let Some(p) = self.pending.as_mut() {
-            // The next chunk's indexes start again at 0.
-            p.lines.iter_mut().for_each(|l| *l = None);
+            // The next chunk's indexes start again at 0; one `None` stands
+            // for every line already seen.
+            p.lines.clear();
+            p.lines.push(None);
         }
         out
     }
@@ -168,8 +183,11 @@ impl Walker {
     fn header_line(&mut self, index: usize, line: &[u8], out: &mut Vec<Item>) {
         if line.first().is_some_and(|b| *b == b' ' || *b == b'\t') {
             if let Some(p) = self.pending.as_mut() {
-                p.text.push(b'\n');
-                p.text.extend_from_slice(line);
+                let room = self.header_limit.saturating_sub(p.text.len());
+                if room > 0 {
+                    p.text.push(b'\n');
+                    p.text.extend_from_slice(&line[..line.len().min(room - 1)]);
+                }
                 p.lines.push(Some(index));
                 return;
             }
@@ -177,7 +195,7 @@ impl Walker {
         self.flush(Some(index), out);
         if is_header_start(line) {
             self.pending = Some(Pending {
-                text: line.to_vec(),
+                text: line[..line.len().min(self.header_limit)].to_vec(),
                 lines: vec![Some(index)],
             });
             return;
@@ -335,7 +353,7 @@ mod tests {
     fn walks_parts_nested_messages_and_boundaries() {
         let ct = ContentType::parse(b" multipart/mixed; boundary=\"b1\"");
         let src = lines(MULTIPART);
-        let mut w = Walker::new(Some(&ct), true, 100);
+        let mut w = Walker::new(Some(&ct), true, 100, 102_400);
         let items = w.chunk(&src, true);
         assert_eq!(
             render(&items, &src),
@@ -360,7 +378,7 @@ mod tests {
     fn headers_straddling_chunks_keep_their_lines() {
         let ct = ContentType::parse(b" multipart/mixed; boundary=b1");
         let src = lines(MULTIPART);
-        let mut w = Walker::new(Some(&ct), true, 100);
+        let mut w = Walker::new(Some(&ct), true, 100, 102_400);
         // Split inside the folded nested Subject (line 10 is " folded").
         let first = w.chunk(&src[..10], false);
         assert!(!first
@@ -385,13 +403,13 @@ mod tests {
     #[test]
     fn plain_bodies_and_disabled_mime_are_all_body() {
         let src = lines("--b1\nContent-Type: text/plain\n");
-        let mut plain = Walker::new(None, true, 100);
+        let mut plain = Walker::new(None, true, 100, 102_400);
         assert!(plain
             .chunk(&src, true)
             .iter()
             .all(|i| matches!(i, Item::Body { .. })));
         let ct = ContentType::parse(b"multipart/mixed; boundary=b1");
-        let mut off = Walker::new(Some(&ct), false, 100);
+        let mut off = Walker::new(Some(&ct), false, 100, 102_400);
         assert!(off
             .chunk(&src, true)
             .iter()
@@ -402,7 +420,7 @@ mod tests {
     fn segments_restart_at_boundaries() {
         let ct = ContentType::parse(b"multipart/mixed; boundary=b");
         let src = lines("aaaa\n--b\n\nbb\ncc\n");
-        let mut w = Walker::new(Some(&ct), true, 100);
+        let mut w = Walker::new(Some(&ct), true, 100, 102_400);
         let offsets: Vec<u64> = w
             .chunk(&src, true)
             .iter()
@@ -418,7 +436,7 @@ mod tests {
     fn digest_parts_default_to_messages() {
         let ct = ContentType::parse(b"multipart/digest; boundary=d");
         let src = lines("--d\n\nSubject: in digest\n\nbody\n--d--\n");
-        let mut w = Walker::new(Some(&ct), true, 100);
+        let mut w = Walker::new(Some(&ct), true, 100, 102_400);
         let items = w.chunk(&src, true);
         assert!(render(&items, &src).contains(&"Nested: Subject: in digest".to_string()));
     }
@@ -427,7 +445,7 @@ mod tests {
     fn nesting_limit_stops_mime_processing() {
         let ct = ContentType::parse(b"multipart/mixed; boundary=b");
         let src = lines("--b\nContent-Type: text/plain\n");
-        let mut w = Walker::new(Some(&ct), true, 0);
+        let mut w = Walker::new(Some(&ct), true, 0, 102_400);
         assert!(w
             .chunk(&src, true)
             .iter()
@@ -444,5 +462,23 @@ mod tests {
         assert!(is_mime_header(b"MIME-Version"));
         assert!(!is_mime_header(b"Content-"));
         assert!(!is_mime_header(b"Subject"));
+    }
+
+    #[test]
+    fn long_headers_are_truncated_and_old_chunks_forgotten() {
+        let ct = ContentType::parse(b"multipart/mixed; boundary=b");
+        let mut w = Walker::new(Some(&ct), true, 100, 16);
+        w.chunk(&lines("--b\nX-Long: 0123456789abcdef"), false);
+        for _ in 0..1000 {
+            assert!(w.chunk(&lines(" more\n more"), false).is_empty());
+        }
+        let pending = w.pending.as_ref().unwrap();
+        assert_eq!(pending.lines, [None]);
+        let items = w.chunk(&lines(" last\n\nbody"), true);
+        let Item::Header { text, lines, .. } = &items[0] else {
+            panic!("{items:?}")
+        };
+        assert_eq!(text, b"X-Long: 01234567");
+        assert_eq!(lines, &[None, Some(0)]);
     }
 }
