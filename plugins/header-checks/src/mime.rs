@@ -481,4 +481,41 @@ mod tests {
         assert_eq!(text, b"X-Long: 01234567");
         assert_eq!(lines, &[None, Some(0)]);
     }
+
+    /// Arbitrary bytes in arbitrary chunks: no panic, every index in range.
+    #[test]
+    fn survives_arbitrary_input() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let alphabet: &[u8] = b"-b:\t \"Content-Type: multipart/mixed; boundary=b\xff\r";
+        for _ in 0..300 {
+            let ct = ContentType::parse(b"multipart/mixed; boundary=b");
+            let mut w = Walker::new(Some(&ct), true, 3, 64);
+            for chunk in 0..4 {
+                let n = (next() % 20) as usize;
+                let src: Vec<Vec<u8>> = (0..n)
+                    .map(|_| {
+                        let len = (next() % 40) as usize;
+                        (0..len)
+                            .map(|_| alphabet[(next() as usize) % alphabet.len()])
+                            .collect()
+                    })
+                    .collect();
+                for item in w.chunk(&src, chunk == 3) {
+                    match item {
+                        Item::Body { index, .. } => assert!(index < src.len()),
+                        Item::Header { lines, text, .. } => {
+                            assert!(lines.iter().flatten().all(|i| *i < src.len()));
+                            assert!(text.len() <= 64);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
