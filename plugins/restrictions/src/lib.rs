@@ -16,5 +16,8 @@ pub mod outcome;
 pub mod restriction;
 pub mod settings;
 
-#[cfg(test)]
-mod tests;
+
+mod plugin;
+pub use plugin::Restrictions;
+
+mta_sdk::export_plugin!(Restrictions);
