@@ -112,9 +112,18 @@ mod tests {
         assert_eq!(parse("OK"), Action::Ok);
         assert_eq!(parse("ok"), Action::Ok);
         assert_eq!(parse("REJECT"), Action::Reject(None));
-        assert_eq!(parse("REJECT go away"), Action::Reject(Some("go away".into())));
-        assert_eq!(parse("450 try later"), Action::Code(450, Some("try later".into())));
-        assert_eq!(parse("550 5.7.0 custom"), Action::Code(550, Some("5.7.0 custom".into())));
+        assert_eq!(
+            parse("REJECT go away"),
+            Action::Reject(Some("go away".into()))
+        );
+        assert_eq!(
+            parse("450 try later"),
+            Action::Code(450, Some("try later".into()))
+        );
+        assert_eq!(
+            parse("550 5.7.0 custom"),
+            Action::Code(550, Some("5.7.0 custom".into()))
+        );
         assert_eq!(parse("DUNNO"), Action::Dunno);
         assert_eq!(parse("HOLD"), Action::Hold(None));
         assert_eq!(parse("WARN hello"), Action::Warn("hello".into()));
@@ -123,12 +132,18 @@ mod tests {
             parse("permit_mynetworks, reject"),
             Action::Restrictions("permit_mynetworks, reject".into())
         );
-        assert_eq!(parse("friends_only"), Action::Restrictions("friends_only".into()));
+        assert_eq!(
+            parse("friends_only"),
+            Action::Restrictions("friends_only".into())
+        );
     }
 
     #[test]
     fn enhanced_codes() {
-        assert_eq!(split_enhanced("5.7.0 custom text"), (Some("5.7.0"), "custom text"));
+        assert_eq!(
+            split_enhanced("5.7.0 custom text"),
+            (Some("5.7.0"), "custom text")
+        );
         assert_eq!(split_enhanced("custom text"), (None, "custom text"));
         assert_eq!(split_enhanced("5.7 x"), (None, "5.7 x"));
     }

@@ -19,8 +19,10 @@ pub enum DomainStatus {
 /// Ask MX, A and AAAA at once and combine the answers as Postfix does.
 pub fn domain_status<H: Host>(host: &mut H, domain: &str) -> DomainStatus {
     let name = domain.trim_end_matches('.').to_string();
-    let questions = [RecordType::Mx, RecordType::A, RecordType::Aaaa]
-        .map(|record_type| Question { name: name.clone(), record_type });
+    let questions = [RecordType::Mx, RecordType::A, RecordType::Aaaa].map(|record_type| Question {
+        name: name.clone(),
+        record_type,
+    });
     let answers = host.dns(&questions);
     let mut temp = false;
     let mut found = false;
@@ -43,7 +45,10 @@ pub fn domain_status<H: Host>(host: &mut H, domain: &str) -> DomainStatus {
             Err(DnsError::NotFound) => {}
             Err(DnsError::Timeout) | Err(DnsError::ServerFailure(_)) => temp = true,
             Err(DnsError::NotGranted(why)) => {
-                host.log(Level::Error, &format!("dns lookup of {name} not granted: {why}"));
+                host.log(
+                    Level::Error,
+                    &format!("dns lookup of {name} not granted: {why}"),
+                );
                 temp = true;
             }
         }

@@ -85,15 +85,24 @@ pub fn evaluate<H: Host>(settings: &Settings, host: &mut H, facts: &Facts) -> Ou
 
 impl<H: Host> Eval<'_, H> {
     fn client_subject(&self) -> Subject {
-        Subject { name: self.facts.namaddr(), class: "Client host" }
+        Subject {
+            name: self.facts.namaddr(),
+            class: "Client host",
+        }
     }
 
     fn helo_subject(&self) -> Subject {
-        Subject { name: self.facts.helo.clone().unwrap_or_default(), class: "Helo command" }
+        Subject {
+            name: self.facts.helo.clone().unwrap_or_default(),
+            class: "Helo command",
+        }
     }
 
     fn sender_subject(&self) -> Subject {
-        Subject { name: self.facts.sender.clone().unwrap_or_default(), class: "Sender address" }
+        Subject {
+            name: self.facts.sender.clone().unwrap_or_default(),
+            class: "Sender address",
+        }
     }
 
     fn recipient_subject(&self) -> Subject {
@@ -122,7 +131,11 @@ impl<H: Host> Eval<'_, H> {
                 lists.push(("smtpd_helo_restrictions", self.helo_subject()))
             }
             Stage::Mail | Stage::Etrn if s.helo_required && f.helo.is_none() => {
-                return Outcome::Reject(Reply::new(503, "5.1", "Error: send HELO/EHLO first".into()))
+                return Outcome::Reject(Reply::new(
+                    503,
+                    "5.1",
+                    "Error: send HELO/EHLO first".into(),
+                ))
             }
             Stage::Mail if !s.delay_reject => {
                 lists.push(("smtpd_sender_restrictions", self.sender_subject()))
@@ -145,11 +158,17 @@ impl<H: Host> Eval<'_, H> {
             }
             Stage::Data => lists.push((
                 "smtpd_data_restrictions",
-                Subject { name: "DATA".into(), class: "Data command" },
+                Subject {
+                    name: "DATA".into(),
+                    class: "Data command",
+                },
             )),
             Stage::EndOfMessage => lists.push((
                 "smtpd_end_of_data_restrictions",
-                Subject { name: "END-OF-MESSAGE".into(), class: "End-of-data" },
+                Subject {
+                    name: "END-OF-MESSAGE".into(),
+                    class: "End-of-data",
+                },
             )),
             _ => {}
         }
@@ -201,7 +220,7 @@ impl<H: Host> Eval<'_, H> {
         let find = |pred: fn(&Outcome) -> bool, last: bool| {
             let mut it = actions.iter().filter(|o| pred(o));
             if last {
-                it.last().cloned()
+                it.next_back().cloned()
             } else {
                 it.next().cloned()
             }
@@ -237,7 +256,11 @@ impl<H: Host> Eval<'_, H> {
     /// Log a line in Postfix's format: `reject_warning: RCPT from h[a]: 554 ...; from=<> to=<> proto=SMTP helo=<h>`.
     fn log_event(&mut self, level: Level, what: &str, detail: &str) {
         let f = self.facts;
-        let mut line = format!("{what}: {} from {}: {detail};", f.stage.command(), f.namaddr());
+        let mut line = format!(
+            "{what}: {} from {}: {detail};",
+            f.stage.command(),
+            f.namaddr()
+        );
         if let Some(sender) = &f.sender {
             line.push_str(&format!(" from=<{sender}>"));
         }
@@ -293,7 +316,11 @@ impl<H: Host> Eval<'_, H> {
             LookupError::Unavailable(why) => {
                 self.host
                     .log(Level::Warning, &format!("{table}: lookup failed: {why}"));
-                Reply::new(451, "3.0", format!("<{}>: Temporary lookup failure", subject.name))
+                Reply::new(
+                    451,
+                    "3.0",
+                    format!("<{}>: Temporary lookup failure", subject.name),
+                )
             }
             LookupError::NotGranted(why) => {
                 self.host.log(
@@ -308,7 +335,11 @@ impl<H: Host> Eval<'_, H> {
 
     fn config_error(&mut self, message: &str) -> Step {
         self.host.log(Level::Error, message);
-        Step::Stop(Outcome::Defer(Reply::new(451, "3.5", "Server configuration error".into())))
+        Step::Stop(Outcome::Defer(Reply::new(
+            451,
+            "3.5",
+            "Server configuration error".into(),
+        )))
     }
 
     fn apply(&mut self, r: &Restriction, subject: &Subject, depth: usize) -> Step {
@@ -316,12 +347,14 @@ impl<H: Host> Eval<'_, H> {
         let f = self.facts;
         match r {
             Restriction::Permit => Step::Permit,
-            Restriction::Reject => {
-                self.refuse(Reply::new(s.codes.reject, "7.1", subject.text("Access denied")), Kind::Final)
-            }
-            Restriction::Defer => {
-                self.refuse(Reply::new(s.codes.defer, "7.1", subject.text("Access denied")), Kind::Final)
-            }
+            Restriction::Reject => self.refuse(
+                Reply::new(s.codes.reject, "7.1", subject.text("Access denied")),
+                Kind::Final,
+            ),
+            Restriction::Defer => self.refuse(
+                Reply::new(s.codes.defer, "7.1", subject.text("Access denied")),
+                Kind::Final,
+            ),
             Restriction::DeferIfPermit => self.refuse(
                 Reply::new(s.codes.defer, "7.1", subject.text("Service unavailable")),
                 Kind::IfPermit,
@@ -352,7 +385,11 @@ impl<H: Host> Eval<'_, H> {
             Restriction::Access(kind, table) => self.access(*kind, table, depth),
             Restriction::RejectInvalidHeloHostname => match &f.helo {
                 Some(h) if !hostname::valid_helo(h) => self.refuse(
-                    Reply::new(s.codes.invalid_hostname, "5.2", self.helo_subject().text("Invalid name")),
+                    Reply::new(
+                        s.codes.invalid_hostname,
+                        "5.2",
+                        self.helo_subject().text("Invalid name"),
+                    ),
                     Kind::Final,
                 ),
                 _ => Step::Continue,
@@ -384,7 +421,8 @@ impl<H: Host> Eval<'_, H> {
                     Reply::new(
                         s.codes.non_fqdn,
                         "5.2",
-                        self.recipient_subject().text("need fully-qualified address"),
+                        self.recipient_subject()
+                            .text("need fully-qualified address"),
                     ),
                     Kind::Final,
                 ),
@@ -448,9 +486,14 @@ impl<H: Host> Eval<'_, H> {
         for (negated, entry) in &self.settings.mynetworks.entries {
             let matched = match entry {
                 Entry::Cidr(c) => ip.is_some_and(|ip| c.contains(ip)),
-                Entry::Name(domain) => f.client_name != "unknown" && name_matches(&f.client_name, domain),
+                Entry::Name(domain) => {
+                    f.client_name != "unknown" && name_matches(&f.client_name, domain)
+                }
                 Entry::Table(table) => {
-                    let q = Query::Client { name: f.client_name.clone(), address: f.client_address.clone() };
+                    let q = Query::Client {
+                        name: f.client_name.clone(),
+                        address: f.client_address.clone(),
+                    };
                     match self.host.find(table, &[q]).into_iter().next() {
                         Some(Ok(hit)) => hit.is_some(),
                         Some(Err(e)) => return Err((table.clone(), e)),
@@ -526,7 +569,10 @@ impl<H: Host> Eval<'_, H> {
         let f = self.facts;
         let (query, subject) = match kind {
             AccessKind::Client => (
-                Query::Client { name: f.client_name.clone(), address: f.client_address.clone() },
+                Query::Client {
+                    name: f.client_name.clone(),
+                    address: f.client_address.clone(),
+                },
                 self.client_subject(),
             ),
             AccessKind::ReverseClient => (
@@ -544,9 +590,10 @@ impl<H: Host> Eval<'_, H> {
                 None => return Step::Continue,
             },
             AccessKind::Sender => match &f.sender {
-                Some(s) if s.is_empty() => {
-                    (Query::Exact(self.settings.null_sender_key.clone()), self.sender_subject())
-                }
+                Some(s) if s.is_empty() => (
+                    Query::Exact(self.settings.null_sender_key.clone()),
+                    self.sender_subject(),
+                ),
                 Some(s) => (Query::Address(s.clone()), self.sender_subject()),
                 None => return Step::Continue,
             },
@@ -583,14 +630,22 @@ impl<H: Host> Eval<'_, H> {
         match access::parse(value) {
             Action::Ok => Step::Permit,
             Action::Dunno => Step::Continue,
-            Action::Reject(t) => self.refuse(with_text(codes.access_reject, t, "Access denied"), Kind::Final),
-            Action::Defer(t) => self.refuse(with_text(codes.access_defer, t, "Access denied"), Kind::Final),
-            Action::DeferIfPermit(t) => {
-                self.refuse(with_text(codes.access_defer, t, "Service unavailable"), Kind::IfPermit)
-            }
-            Action::DeferIfReject(t) => {
-                self.refuse(with_text(codes.access_defer, t, "Service unavailable"), Kind::IfReject)
-            }
+            Action::Reject(t) => self.refuse(
+                with_text(codes.access_reject, t, "Access denied"),
+                Kind::Final,
+            ),
+            Action::Defer(t) => self.refuse(
+                with_text(codes.access_defer, t, "Access denied"),
+                Kind::Final,
+            ),
+            Action::DeferIfPermit(t) => self.refuse(
+                with_text(codes.access_defer, t, "Service unavailable"),
+                Kind::IfPermit,
+            ),
+            Action::DeferIfReject(t) => self.refuse(
+                with_text(codes.access_defer, t, "Service unavailable"),
+                Kind::IfReject,
+            ),
             Action::Code(code, t) => self.refuse(with_text(code, t, "Access denied"), Kind::Final),
             Action::Hold(t) => {
                 self.side_actions.push(Outcome::Hold(t));
@@ -605,14 +660,18 @@ impl<H: Host> Eval<'_, H> {
             Action::Bcc(t) => self.side(Outcome::Bcc(t)),
             Action::Prepend(t) => self.side(Outcome::Prepend(t)),
             Action::Warn(t) => {
-                let detail = format!("{}: {}", subject.text("").trim_end_matches(": rejected: "), t);
-                let _ = detail;
-                let line = format!("<{}>: {} triggers WARN action: {t}", subject.name, subject.class);
+                let line = format!(
+                    "<{}>: {} triggers WARN action: {t}",
+                    subject.name, subject.class
+                );
                 self.log_event(Level::Warning, "warn", &line);
                 Step::Continue
             }
             Action::Info(t) => {
-                let line = format!("<{}>: {} triggers INFO action: {t}", subject.name, subject.class);
+                let line = format!(
+                    "<{}>: {} triggers INFO action: {t}",
+                    subject.name, subject.class
+                );
                 self.log_event(Level::Info, "info", &line);
                 Step::Continue
             }
@@ -649,7 +708,10 @@ impl<H: Host> Eval<'_, H> {
     }
 
     fn unknown_client(&mut self, status: NameStatus, detail: &str) -> Step {
-        let text = format!("Client host rejected: {detail}, [{}]", self.facts.client_address);
+        let text = format!(
+            "Client host rejected: {detail}, [{}]",
+            self.facts.client_address
+        );
         match status {
             NameStatus::Ok => Step::Continue,
             NameStatus::NotFound => self.refuse(
@@ -724,9 +786,10 @@ impl<H: Host> Eval<'_, H> {
                 ),
                 Kind::Final,
             ),
-            DomainStatus::TempFail => {
-                self.tempfail(self.settings.address_tempfail, Reply::new(450, detail, not_found))
-            }
+            DomainStatus::TempFail => self.tempfail(
+                self.settings.address_tempfail,
+                Reply::new(450, detail, not_found),
+            ),
         }
     }
 
@@ -748,18 +811,29 @@ impl<H: Host> Eval<'_, H> {
             return Step::Continue;
         };
         let (maps, code, what): (Vec<&String>, u16, &str) = match res.class {
-            AddressClass::Local => (s.local_recipient_maps.iter().collect(), s.codes.unknown_local, "local recipient"),
+            AddressClass::Local => (
+                s.local_recipient_maps.iter().collect(),
+                s.codes.unknown_local,
+                "local recipient",
+            ),
             AddressClass::VirtualAlias => (
                 s.virtual_alias_maps.iter().collect(),
                 s.codes.unknown_virtual_alias,
                 "virtual alias",
             ),
             AddressClass::VirtualMailbox => (
-                s.virtual_mailbox_maps.iter().chain(&s.virtual_alias_maps).collect(),
+                s.virtual_mailbox_maps
+                    .iter()
+                    .chain(&s.virtual_alias_maps)
+                    .collect(),
                 s.codes.unknown_virtual_mailbox,
                 "virtual mailbox",
             ),
-            AddressClass::Relay => (s.relay_recipient_maps.iter().collect(), s.codes.unknown_relay, "relay recipient"),
+            AddressClass::Relay => (
+                s.relay_recipient_maps.iter().collect(),
+                s.codes.unknown_relay,
+                "relay recipient",
+            ),
             AddressClass::Default => return Step::Continue,
         };
         if maps.is_empty() {
@@ -784,7 +858,11 @@ impl<H: Host> Eval<'_, H> {
             }
         }
         self.refuse(
-            Reply::new(code, "1.1", subject.text(&format!("User unknown in {what} table"))),
+            Reply::new(
+                code,
+                "1.1",
+                subject.text(&format!("User unknown in {what} table")),
+            ),
             Kind::Final,
         )
     }
@@ -796,7 +874,12 @@ impl<H: Host> Eval<'_, H> {
         let maps = self.settings.sender_login_maps.clone();
         let mut owners: Option<Vec<String>> = None;
         for table in &maps {
-            match self.host.find(table, &[Query::Address(sender.clone())]).into_iter().next() {
+            match self
+                .host
+                .find(table, &[Query::Address(sender.clone())])
+                .into_iter()
+                .next()
+            {
                 Some(Ok(Some(hit))) => {
                     owners = Some(crate::restriction::tokenize(&hit.value).unwrap_or_default());
                     break;
@@ -811,7 +894,10 @@ impl<H: Host> Eval<'_, H> {
         let user = self.facts.sasl_username.clone();
         let subject = self.sender_subject();
         let owned_by = |u: &str| owners.as_ref().is_some_and(|o| o.iter().any(|x| x == u));
-        let check_auth = matches!(mode, LoginMismatch::Any | LoginMismatch::Authenticated | LoginMismatch::Known);
+        let check_auth = matches!(
+            mode,
+            LoginMismatch::Any | LoginMismatch::Authenticated | LoginMismatch::Known
+        );
         let check_unauth = matches!(mode, LoginMismatch::Any | LoginMismatch::Unauthenticated);
         match user {
             Some(u) if check_auth && !owned_by(&u) => {
@@ -835,8 +921,17 @@ impl<H: Host> Eval<'_, H> {
 /// The exact keys reject_unlisted_* tries: the address, for local domains
 /// the bare local part, each without its extension, and `@domain` for
 /// virtual and relay classes.
-fn unlisted_keys(canonical: &str, given: &str, class: AddressClass, delimiters: &str) -> Vec<String> {
-    let address = if canonical.is_empty() { given } else { canonical };
+fn unlisted_keys(
+    canonical: &str,
+    given: &str,
+    class: AddressClass,
+    delimiters: &str,
+) -> Vec<String> {
+    let address = if canonical.is_empty() {
+        given
+    } else {
+        canonical
+    };
     let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
     let mut keys = vec![address.to_string()];
     let base = delimiters

@@ -16,7 +16,6 @@ pub mod outcome;
 pub mod restriction;
 pub mod settings;
 
-
 mod plugin;
 pub use plugin::Restrictions;
 

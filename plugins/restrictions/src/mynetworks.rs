@@ -52,12 +52,20 @@ impl Cidr {
         match self.addr {
             IpAddr::V4(a) => {
                 let bits = u32::from(a);
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - self.prefix) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - self.prefix)
+                };
                 IpAddr::V4((bits & mask).into())
             }
             IpAddr::V6(a) => {
                 let bits = u128::from(a);
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - self.prefix) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - self.prefix)
+                };
                 IpAddr::V6((bits & mask).into())
             }
         }
@@ -75,7 +83,12 @@ impl Cidr {
         };
         candidates.into_iter().any(|c| match (self.addr, c) {
             (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
-                Cidr { addr: c, prefix: self.prefix }.network() == self.network()
+                Cidr {
+                    addr: c,
+                    prefix: self.prefix,
+                }
+                .network()
+                    == self.network()
             }
             _ => false,
         })
@@ -84,7 +97,19 @@ impl Cidr {
     /// Whether this block covers every address of its family (an open relay
     /// when used as mynetworks).
     pub fn is_everything(&self) -> bool {
-        self.prefix == 0
+        if self.prefix == 0 {
+            return true;
+        }
+        // `::ffff:0:0/96` (or wider around it) holds every IPv4-mapped address.
+        let mapped_any = IpAddr::V6(std::net::Ipv4Addr::UNSPECIFIED.to_ipv6_mapped());
+        self.addr.is_ipv6()
+            && self.prefix <= 96
+            && (Cidr {
+                addr: mapped_any,
+                prefix: self.prefix,
+            })
+            .network()
+                == self.network()
     }
 }
 
@@ -177,12 +202,19 @@ mod tests {
         let net = Cidr::parse("192.168.1.0/24").expect("valid");
         assert!(net.contains(ip("192.168.1.77")));
         assert!(!net.contains(ip("192.168.2.1")));
-        assert!(net.contains(ip("::ffff:192.168.1.5")), "mapped v4 matches v4 blocks");
+        assert!(
+            net.contains(ip("::ffff:192.168.1.5")),
+            "mapped v4 matches v4 blocks"
+        );
         let v6 = Cidr::parse("[2001:db8::]/32").expect("valid");
         assert!(v6.contains(ip("2001:db8:1::1")));
         assert!(!v6.contains(ip("2001:db9::1")));
-        assert!(Cidr::parse("127.0.0.1").expect("host").contains(ip("127.0.0.1")));
-        assert!(!Cidr::parse("127.0.0.1").expect("host").contains(ip("127.0.0.2")));
+        assert!(Cidr::parse("127.0.0.1")
+            .expect("host")
+            .contains(ip("127.0.0.1")));
+        assert!(!Cidr::parse("127.0.0.1")
+            .expect("host")
+            .contains(ip("127.0.0.2")));
     }
 
     #[test]
@@ -192,7 +224,9 @@ mod tests {
         // The seed howtos lost the address inside the brackets: refuse it clearly.
         let err = Mynetworks::parse("[::ffff:]/104 [::1]/128").unwrap_err();
         assert!(err.contains("[::ffff:]/104"), "{err}");
-        assert!(Mynetworks::parse("/etc/postfix/network").unwrap_err().contains("cidr:"));
+        assert!(Mynetworks::parse("/etc/postfix/network")
+            .unwrap_err()
+            .contains("cidr:"));
     }
 
     #[test]
@@ -201,9 +235,20 @@ mod tests {
             .expect("valid list");
         assert_eq!(m.entries.len(), 6);
         assert!(m.entries[0].0, "first entry negated");
-        assert_eq!(m.tables().collect::<Vec<_>>(), vec!["cidr:/etc/postfix/nets"]);
+        assert_eq!(
+            m.tables().collect::<Vec<_>>(),
+            vec!["cidr:/etc/postfix/nets"]
+        );
         assert!(!m.covers_everything());
-        assert!(Mynetworks::parse("0.0.0.0/0").expect("valid").covers_everything());
+        assert!(Mynetworks::parse("0.0.0.0/0")
+            .expect("valid")
+            .covers_everything());
+        assert!(Mynetworks::parse("[::ffff:0:0]/96")
+            .expect("valid")
+            .covers_everything());
+        assert!(!Mynetworks::parse("[::ffff:127.0.0.0]/104")
+            .expect("valid")
+            .covers_everything());
         assert!(name_matches("mx.mail.example.net", "example.net"));
         assert!(!name_matches("badexample.net", "example.net"));
     }

@@ -4,7 +4,7 @@
 use crate::eval;
 use crate::facts::{Facts, NameStatus, Stage};
 use crate::host::{
-    AddressClass, DnsError, Host, Hit, Level, LookupError, Query, Question, Record, RecordType,
+    AddressClass, DnsError, Hit, Host, Level, LookupError, Query, Question, Record, RecordType,
     Resolution,
 };
 use crate::outcome::{Outcome, Reply};
@@ -34,7 +34,10 @@ impl Host for SdkHost {
         l::find(table, &wit)
             .into_iter()
             .map(|r| match r {
-                Ok(hit) => Ok(hit.map(|h| Hit { key: h.key, value: h.value })),
+                Ok(hit) => Ok(hit.map(|h| Hit {
+                    key: h.key,
+                    value: h.value,
+                })),
                 Err(l::LookupError::NotGranted(w)) => Err(LookupError::NotGranted(w)),
                 Err(l::LookupError::Unavailable(w)) => Err(LookupError::Unavailable(w)),
             })
@@ -130,7 +133,12 @@ fn facts(ctx: &Context, stage: Stage) -> Facts {
         improper_pipelining: s.improper_pipelining,
         sender: ctx.envelope.sender.as_ref().map(|a| a.address.clone()),
         recipient: None,
-        recipients: ctx.envelope.recipients.iter().map(|a| a.address.clone()).collect(),
+        recipients: ctx
+            .envelope
+            .recipients
+            .iter()
+            .map(|a| a.address.clone())
+            .collect(),
         etrn_domain: None,
     }
 }
@@ -172,8 +180,21 @@ impl Plugin for Restrictions {
     fn describe() -> Description {
         use mta_sdk::Stage as S;
         Description::new("restrictions", env!("CARGO_PKG_VERSION"))
-            .stages([S::Connect, S::Helo, S::Mail, S::Rcpt, S::Etrn, S::Data, S::EndOfMessage])
-            .capabilities([Capability::Log, Capability::Lookup, Capability::Resolve, Capability::Dns])
+            .stages([
+                S::Connect,
+                S::Helo,
+                S::Mail,
+                S::Rcpt,
+                S::Etrn,
+                S::Data,
+                S::EndOfMessage,
+            ])
+            .capabilities([
+                Capability::Log,
+                Capability::Lookup,
+                Capability::Resolve,
+                Capability::Dns,
+            ])
             .parameters(PARAMETERS.iter().map(|(name, _)| *name))
     }
 
@@ -203,7 +224,11 @@ impl Plugin for Restrictions {
     }
 
     fn rcpt(&mut self, ctx: &Context, rcpt: &Address) -> Verdict {
-        let stage = if ctx.stage == mta_sdk::Stage::Vrfy { Stage::Vrfy } else { Stage::Rcpt };
+        let stage = if ctx.stage == mta_sdk::Stage::Vrfy {
+            Stage::Vrfy
+        } else {
+            Stage::Rcpt
+        };
         let mut f = facts(ctx, stage);
         f.recipient = Some(rcpt.address.clone());
         self.run(&f)

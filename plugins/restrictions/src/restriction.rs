@@ -104,7 +104,10 @@ pub const OLD_NAMES: &[(&str, &str)] = &[
     ("reject_invalid_hostname", "reject_invalid_helo_hostname"),
     ("reject_non_fqdn_hostname", "reject_non_fqdn_helo_hostname"),
     ("reject_unknown_hostname", "reject_unknown_helo_hostname"),
-    ("reject_maps_rbl", "reject_rbl_client DOMAIN for each maps_rbl_domains entry"),
+    (
+        "reject_maps_rbl",
+        "reject_rbl_client DOMAIN for each maps_rbl_domains entry",
+    ),
 ];
 
 /// DNS-list restrictions that take one domain argument.
@@ -195,11 +198,10 @@ pub fn parse_list(value: &str, env: &mut ParseEnv<'_>) -> Result<Vec<Restriction
                 ))
             }
         };
-        if let Some((_, modern)) = OLD_NAMES.iter().find(|(old, _)| *old == name) {
-            if !env.old_names_seen.iter().any(|n| n == &name) {
-                env.old_names_seen.push(name.clone());
-            }
-            let _ = modern;
+        if OLD_NAMES.iter().any(|(old, _)| *old == name)
+            && !env.old_names_seen.iter().any(|n| n == &name)
+        {
+            env.old_names_seen.push(name.clone());
         }
         let r = match name.as_str() {
             "permit" => Restriction::Permit,
@@ -323,8 +325,9 @@ mod tests {
 
     #[test]
     fn tokenizer_keeps_inline_tables_whole() {
-        let t = tokenize("check_client_access inline:{ {1.2.3.4=REJECT go away}, 5.6.7.8=OK },permit")
-            .expect("balanced");
+        let t =
+            tokenize("check_client_access inline:{ {1.2.3.4=REJECT go away}, 5.6.7.8=OK },permit")
+                .expect("balanced");
         assert_eq!(
             t,
             vec![
@@ -396,6 +399,8 @@ mod tests {
                 Restriction::Class("friends_only".into()),
             ]
         );
-        assert!(parse("permit_mx_backup").unwrap_err().contains("not supported"));
+        assert!(parse("permit_mx_backup")
+            .unwrap_err()
+            .contains("not supported"));
     }
 }

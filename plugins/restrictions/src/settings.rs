@@ -269,7 +269,11 @@ impl Settings {
                 get("unknown_hostname_reject_code"),
                 5,
             )?,
-            relay: code_param("relay_domains_reject_code", get("relay_domains_reject_code"), 5)?,
+            relay: code_param(
+                "relay_domains_reject_code",
+                get("relay_domains_reject_code"),
+                5,
+            )?,
             unknown_local: code_param(
                 "unknown_local_recipient_reject_code",
                 get("unknown_local_recipient_reject_code"),
@@ -332,7 +336,10 @@ impl Settings {
                 "unknown_helo_hostname_tempfail_action",
                 get("unknown_helo_hostname_tempfail_action"),
             )?,
-            reject_tempfail: tempfail_param("reject_tempfail_action", get("reject_tempfail_action"))?,
+            reject_tempfail: tempfail_param(
+                "reject_tempfail_action",
+                get("reject_tempfail_action"),
+            )?,
             reject_unlisted_recipient: bool_param(
                 "smtpd_reject_unlisted_recipient",
                 get("smtpd_reject_unlisted_recipient"),

@@ -38,21 +38,34 @@ fn client_table(host: &TestHost) {
 
 fn start() -> (TestHost, restrictions::Restrictions) {
     let host = TestHost::new().install();
-    host.route("example.com", mta_sdk::resolve::AddressClass::Local, "local");
+    host.route(
+        "example.com",
+        mta_sdk::resolve::AddressClass::Local,
+        "local",
+    );
     client_table(&host);
     let p = plugin(&[
         ("mynetworks", "127.0.0.1/32"),
         ("smtpd_restriction_classes", "classa"),
         ("classa", "reject"),
-        ("smtpd_client_restrictions", &format!("check_client_access {CLIENTS}")),
+        (
+            "smtpd_client_restrictions",
+            &format!("check_client_access {CLIENTS}"),
+        ),
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "permit_mynetworks, reject_unauth_destination"),
+        (
+            "smtpd_recipient_restrictions",
+            "permit_mynetworks, reject_unauth_destination",
+        ),
     ]);
     (host, p)
 }
 
 fn client(p: &mut restrictions::Restrictions, address: &str, to: &str) -> String {
-    let c = ctx(Stage::Rcpt).client(address, "unknown").helo("ok.example.com").sender("a@b.example.com");
+    let c = ctx(Stage::Rcpt)
+        .client(address, "unknown")
+        .helo("ok.example.com")
+        .sender("a@b.example.com");
     rcpt(p, &c, to)
 }
 
@@ -60,21 +73,56 @@ fn client(p: &mut restrictions::Restrictions, address: &str, to: &str) -> String
 fn client_access_actions_match_postfix() {
     let (host, mut p) = start();
     let cases = [
-        ("127.0.0.5", "554 5.7.1 <unknown[127.0.0.5]>: Client host rejected: Access denied"),
-        ("127.0.0.6", "554 5.7.1 <unknown[127.0.0.6]>: Client host rejected: go away"),
-        ("127.0.0.7", "450 4.7.1 <unknown[127.0.0.7]>: Client host rejected: try later"),
-        ("127.0.0.8", "550 5.7.0 <unknown[127.0.0.8]>: Client host rejected: custom text"),
-        ("127.0.0.9", "450 4.7.1 <unknown[127.0.0.9]>: Client host rejected: Access denied"),
+        (
+            "127.0.0.5",
+            "554 5.7.1 <unknown[127.0.0.5]>: Client host rejected: Access denied",
+        ),
+        (
+            "127.0.0.6",
+            "554 5.7.1 <unknown[127.0.0.6]>: Client host rejected: go away",
+        ),
+        (
+            "127.0.0.7",
+            "450 4.7.1 <unknown[127.0.0.7]>: Client host rejected: try later",
+        ),
+        (
+            "127.0.0.8",
+            "550 5.7.0 <unknown[127.0.0.8]>: Client host rejected: custom text",
+        ),
+        (
+            "127.0.0.9",
+            "450 4.7.1 <unknown[127.0.0.9]>: Client host rejected: Access denied",
+        ),
         ("127.0.0.11", "451 4.3.5 Server configuration error"),
-        ("127.0.0.12", "554 5.7.1 <unknown[127.0.0.12]>: Client host rejected: Access denied"),
-        ("127.0.0.20", "554 5.7.1 <unknown[127.0.0.20]>: Client host rejected: Access denied"),
-        ("127.0.0.22", "550 5.7.1 <unknown[127.0.0.22]>: Client host rejected: class mismatch"),
-        ("127.0.0.99", "554 5.7.1 <unknown[127.0.0.99]>: Client host rejected: whole net"),
+        (
+            "127.0.0.12",
+            "554 5.7.1 <unknown[127.0.0.12]>: Client host rejected: Access denied",
+        ),
+        (
+            "127.0.0.20",
+            "554 5.7.1 <unknown[127.0.0.20]>: Client host rejected: Access denied",
+        ),
+        (
+            "127.0.0.22",
+            "550 5.7.1 <unknown[127.0.0.22]>: Client host rejected: class mismatch",
+        ),
+        (
+            "127.0.0.99",
+            "554 5.7.1 <unknown[127.0.0.99]>: Client host rejected: whole net",
+        ),
     ];
     for (address, expected) in cases {
-        assert_eq!(client(&mut p, address, "x@example.com"), expected, "client {address}");
+        assert_eq!(
+            client(&mut p, address, "x@example.com"),
+            expected,
+            "client {address}"
+        );
     }
-    assert!(host.logged("unknown restriction \"4.7.9\""), "{:?}", host.logs());
+    assert!(
+        host.logged("unknown restriction \"4.7.9\""),
+        "{:?}",
+        host.logs()
+    );
 }
 
 #[test]
@@ -83,7 +131,11 @@ fn accepting_actions_end_only_the_client_list() {
     // OK, DUNNO and all-numeric (pop-before-smtp) pass the client list; the
     // recipient list still refuses relaying.
     for address in ["127.0.0.16", "127.0.0.17", "127.0.0.18"] {
-        assert_eq!(client(&mut p, address, "x@example.com"), "DUNNO", "client {address}");
+        assert_eq!(
+            client(&mut p, address, "x@example.com"),
+            "DUNNO",
+            "client {address}"
+        );
         assert_eq!(
             client(&mut p, address, "x@remote.test"),
             "554 5.7.1 <x@remote.test>: Relay access denied",
@@ -121,13 +173,19 @@ fn conditional_and_side_actions() {
         "DEFER_IF_REJECT 450 4.7.1 <unknown[127.0.0.21]>: Client host rejected: Service unavailable"
     );
     assert_eq!(client(&mut p, "127.0.0.15", "x@example.com"), "HOLD ");
-    assert_eq!(client(&mut p, "127.0.0.19", "x@example.com"), "DISCARD spam trap");
+    assert_eq!(
+        client(&mut p, "127.0.0.19", "x@example.com"),
+        "DISCARD spam trap"
+    );
     // DISCARD ends the client list like OK; relay control still runs.
     assert_eq!(
         client(&mut p, "127.0.0.19", "x@remote.test"),
         "554 5.7.1 <x@remote.test>: Relay access denied"
     );
-    assert_eq!(client(&mut p, "127.0.0.23", "x@example.com"), "REDIRECT spam@example.com");
+    assert_eq!(
+        client(&mut p, "127.0.0.23", "x@example.com"),
+        "REDIRECT spam@example.com"
+    );
     assert_eq!(client(&mut p, "127.0.0.14", "x@example.com"), "DUNNO");
     assert!(
         host.logged("warn: RCPT from unknown[127.0.0.14]: <unknown[127.0.0.14]>: Client host triggers WARN action: hello; from=<a@b.example.com> to=<x@example.com> proto=ESMTP helo=<ok.example.com>"),
@@ -142,7 +200,11 @@ fn every_access_check_uses_its_own_key_and_reply_name() {
     host.table("hash:helo", "badhelo.test", "REJECT")
         .table("hash:sender", "bad@sender.test", "REJECT")
         .table("hash:sender", "<>", "550 5.7.1 no bounces here")
-        .table("hash:sender", "spammer.test", "REJECT Geeks have no time for this")
+        .table(
+            "hash:sender",
+            "spammer.test",
+            "REJECT Geeks have no time for this",
+        )
         .table("hash:rcpt", "rej@example.com", "REJECT")
         .table("hash:rcpt", "def@example.com", "DEFER")
         .table("hash:rcpt", "rej2@example.com", "reject")
@@ -151,23 +213,43 @@ fn every_access_check_uses_its_own_key_and_reply_name() {
         .table("hash:rev", "ptr.example", "REJECT not you");
     let mut p = plugin(&[
         ("smtpd_helo_restrictions", "check_helo_access hash:helo"),
-        ("smtpd_sender_restrictions", "check_sender_access hash:sender"),
+        (
+            "smtpd_sender_restrictions",
+            "check_sender_access hash:sender",
+        ),
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "check_recipient_access hash:rcpt"),
+        (
+            "smtpd_recipient_restrictions",
+            "check_recipient_access hash:rcpt",
+        ),
         ("smtpd_etrn_restrictions", "check_etrn_access hash:etrn"),
-        ("smtpd_client_restrictions", "check_reverse_client_hostname_access hash:rev"),
+        (
+            "smtpd_client_restrictions",
+            "check_reverse_client_hostname_access hash:rev",
+        ),
     ]);
-    let base = ctx(Stage::Rcpt).client("192.0.2.1", "unknown").helo("a.b.c").sender("a@b.c");
+    let base = ctx(Stage::Rcpt)
+        .client("192.0.2.1", "unknown")
+        .helo("a.b.c")
+        .sender("a@b.c");
     assert_eq!(
         rcpt(&mut p, &base.clone().helo("badhelo.test"), "x@example.com"),
         "554 5.7.1 <badhelo.test>: Helo command rejected: Access denied"
     );
     assert_eq!(
-        rcpt(&mut p, &base.clone().sender("bad@sender.test"), "x@example.com"),
+        rcpt(
+            &mut p,
+            &base.clone().sender("bad@sender.test"),
+            "x@example.com"
+        ),
         "554 5.7.1 <bad@sender.test>: Sender address rejected: Access denied"
     );
     assert_eq!(
-        rcpt(&mut p, &base.clone().sender("someone@mx.spammer.test"), "x@example.com"),
+        rcpt(
+            &mut p,
+            &base.clone().sender("someone@mx.spammer.test"),
+            "x@example.com"
+        ),
         "554 5.7.1 <someone@mx.spammer.test>: Sender address rejected: Geeks have no time for this"
     );
     assert_eq!(
@@ -188,7 +270,11 @@ fn every_access_check_uses_its_own_key_and_reply_name() {
     );
     assert_eq!(rcpt(&mut p, &base, "postmaster@anything.example"), "OK");
     assert_eq!(
-        rcpt(&mut p, &base.clone().unverified_name("host.ptr.example"), "x@example.com"),
+        rcpt(
+            &mut p,
+            &base.clone().unverified_name("host.ptr.example"),
+            "x@example.com"
+        ),
         "554 5.7.1 <host.ptr.example[192.0.2.1]>: Client host rejected: not you"
     );
     let etrn = ctx(Stage::Etrn).helo("a.b.c");
@@ -198,7 +284,10 @@ fn every_access_check_uses_its_own_key_and_reply_name() {
     );
     assert_eq!(line(&p.etrn(&etrn, "other.example")), "DUNNO");
     // Nothing looked at before MAIL when smtpd_delay_reject = yes.
-    assert_eq!(mail(&mut p, &base.clone().sender("bad@sender.test")), "DUNNO");
+    assert_eq!(
+        mail(&mut p, &base.clone().sender("bad@sender.test")),
+        "DUNNO"
+    );
 }
 
 #[test]
@@ -207,16 +296,32 @@ fn table_failures_answer_451_never_pass() {
     host.table_unavailable("hash:down");
     let mut p = plugin(&[
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "check_recipient_access hash:down, permit"),
+        (
+            "smtpd_recipient_restrictions",
+            "check_recipient_access hash:down, permit",
+        ),
     ]);
     let c = ctx(Stage::Rcpt);
-    assert_eq!(rcpt(&mut p, &c, "x@example.com"), "451 4.3.0 <x@example.com>: Temporary lookup failure");
+    assert_eq!(
+        rcpt(&mut p, &c, "x@example.com"),
+        "451 4.3.0 <x@example.com>: Temporary lookup failure"
+    );
     let mut p = plugin(&[
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "check_recipient_access hash:not-granted, permit"),
+        (
+            "smtpd_recipient_restrictions",
+            "check_recipient_access hash:not-granted, permit",
+        ),
     ]);
-    assert_eq!(rcpt(&mut p, &c, "x@example.com"), "451 4.3.5 Server configuration error");
-    assert!(host.logged("hash:not-granted: table not granted"), "{:?}", host.logs());
+    assert_eq!(
+        rcpt(&mut p, &c, "x@example.com"),
+        "451 4.3.5 Server configuration error"
+    );
+    assert!(
+        host.logged("hash:not-granted: table not granted"),
+        "{:?}",
+        host.logs()
+    );
 }
 
 #[test]
@@ -230,7 +335,10 @@ fn warn_if_reject_logs_instead_of_rejecting() {
             "check_recipient_access hash:rcpt, warn_if_reject reject_non_fqdn_recipient, permit",
         ),
     ]);
-    let c = ctx(Stage::Rcpt).client("192.0.2.1", "unknown").helo("h.example").sender("s@a.example");
+    let c = ctx(Stage::Rcpt)
+        .client("192.0.2.1", "unknown")
+        .helo("h.example")
+        .sender("s@a.example");
     assert_eq!(rcpt(&mut p, &c, "w@example.com"), "OK");
     assert_eq!(rcpt(&mut p, &c, "x@nofqdn"), "OK");
     assert!(host.logged(

@@ -38,20 +38,33 @@ fn helo_syntax_checks() {
         "504 5.5.2 <nodots>: Helo command rejected: need fully-qualified hostname"
     );
     assert_eq!(rcpt(&mut p, &c("[192.0.2.1]"), "x@example.com"), "DUNNO");
-    assert_eq!(rcpt(&mut p, &c("mail.example.com"), "x@example.com"), "DUNNO");
-    assert_eq!(rcpt(&mut p, &ctx(Stage::Rcpt), "x@example.com"), "DUNNO", "no HELO, nothing to check");
+    assert_eq!(
+        rcpt(&mut p, &c("mail.example.com"), "x@example.com"),
+        "DUNNO"
+    );
+    assert_eq!(
+        rcpt(&mut p, &ctx(Stage::Rcpt), "x@example.com"),
+        "DUNNO",
+        "no HELO, nothing to check"
+    );
 }
 
 #[test]
 fn fqdn_address_checks() {
     let _host = TestHost::new().install();
-    let mut p = start(only_recipient_list("reject_non_fqdn_sender, reject_non_fqdn_recipient"));
+    let mut p = start(only_recipient_list(
+        "reject_non_fqdn_sender, reject_non_fqdn_recipient",
+    ));
     let c = ctx(Stage::Rcpt).helo("a.b.c");
     assert_eq!(
         rcpt(&mut p, &c.clone().sender("nofqdn"), "x@example.com"),
         "504 5.5.2 <nofqdn>: Sender address rejected: need fully-qualified address"
     );
-    assert_eq!(rcpt(&mut p, &c.clone().sender(""), "x@example.com"), "DUNNO", "null sender passes");
+    assert_eq!(
+        rcpt(&mut p, &c.clone().sender(""), "x@example.com"),
+        "DUNNO",
+        "null sender passes"
+    );
     assert_eq!(
         rcpt(&mut p, &c.clone().sender("a@b.c"), "nofqdn"),
         "504 5.5.2 <nofqdn>: Recipient address rejected: need fully-qualified address"
@@ -74,12 +87,21 @@ fn client_name_checks_use_the_session_facts() {
         rcpt(&mut p, &unknown, "x@example.com"),
         "450 4.7.1 Client host rejected: cannot find your reverse hostname, [127.0.0.2]"
     );
-    let unconfirmed = ctx(Stage::Rcpt).client("127.0.0.2", "unknown").unverified_name("ptr.example");
+    let unconfirmed = ctx(Stage::Rcpt)
+        .client("127.0.0.2", "unknown")
+        .unverified_name("ptr.example");
     assert_eq!(
         rcpt(&mut p, &unconfirmed, "x@example.com"),
         "450 4.7.1 Client host rejected: cannot find your hostname, [127.0.0.2]"
     );
-    assert_eq!(rcpt(&mut p, &ctx(Stage::Rcpt).client("192.0.2.1", "mx.example"), "x@example.com"), "DUNNO");
+    assert_eq!(
+        rcpt(
+            &mut p,
+            &ctx(Stage::Rcpt).client("192.0.2.1", "mx.example"),
+            "x@example.com"
+        ),
+        "DUNNO"
+    );
     let mut temp = ctx(Stage::Rcpt).client("127.0.0.2", "unknown").build();
     temp.session.reverse_client_name_status = NameStatus::TemporaryFailure;
     temp.session.client_name_status = NameStatus::TemporaryFailure;
@@ -90,7 +112,10 @@ fn client_name_checks_use_the_session_facts() {
     // The configured code applies to the definite failure.
     let mut p = start(vec![
         ("smtpd_relay_restrictions", String::new()),
-        ("smtpd_recipient_restrictions", "reject_unknown_client".into()),
+        (
+            "smtpd_recipient_restrictions",
+            "reject_unknown_client".into(),
+        ),
         ("unknown_client_reject_code", "550".into()),
     ]);
     assert_eq!(
@@ -102,11 +127,18 @@ fn client_name_checks_use_the_session_facts() {
 #[test]
 fn unknown_helo_hostname_asks_the_dns() {
     let host = TestHost::new().install();
-    host.dns_answer("mail.example.org", RecordType::A, vec![ResourceRecord::A("192.0.2.5".into())])
-        .dns_error("slow.example.org", RecordType::A, DnsError::Timeout);
+    host.dns_answer(
+        "mail.example.org",
+        RecordType::A,
+        vec![ResourceRecord::A("192.0.2.5".into())],
+    )
+    .dns_error("slow.example.org", RecordType::A, DnsError::Timeout);
     let mut p = start(only_recipient_list("reject_unknown_helo_hostname"));
     let c = |h: &str| ctx(Stage::Rcpt).helo(h);
-    assert_eq!(rcpt(&mut p, &c("mail.example.org"), "x@example.com"), "DUNNO");
+    assert_eq!(
+        rcpt(&mut p, &c("mail.example.org"), "x@example.com"),
+        "DUNNO"
+    );
     assert_eq!(rcpt(&mut p, &c("[192.0.2.1]"), "x@example.com"), "DUNNO");
     assert_eq!(
         rcpt(&mut p, &c("nonexist.invalid"), "x@example.com"),
@@ -125,20 +157,37 @@ fn unknown_sender_and_recipient_domains() {
         .dns_answer(
             "good.example",
             RecordType::Mx,
-            vec![ResourceRecord::Mx(MxRecord { preference: 10, exchange: "mx.good.example".into() })],
+            vec![ResourceRecord::Mx(MxRecord {
+                preference: 10,
+                exchange: "mx.good.example".into(),
+            })],
         )
-        .dns_answer("v6only.example", RecordType::Aaaa, vec![ResourceRecord::Aaaa("2001:db8::1".into())])
+        .dns_answer(
+            "v6only.example",
+            RecordType::Aaaa,
+            vec![ResourceRecord::Aaaa("2001:db8::1".into())],
+        )
         .dns_answer(
             "nullmx.example",
             RecordType::Mx,
-            vec![ResourceRecord::Mx(MxRecord { preference: 0, exchange: ".".into() })],
+            vec![ResourceRecord::Mx(MxRecord {
+                preference: 0,
+                exchange: ".".into(),
+            })],
         )
-        .dns_error("servfail.example", RecordType::Mx, DnsError::ServerFailure("SERVFAIL".into()));
+        .dns_error(
+            "servfail.example",
+            RecordType::Mx,
+            DnsError::ServerFailure("SERVFAIL".into()),
+        );
     let mut p = start(only_recipient_list(
         "reject_unknown_sender_domain, reject_unknown_recipient_domain",
     ));
     let from = |s: &str| ctx(Stage::Rcpt).helo("h.example").sender(s);
-    assert_eq!(rcpt(&mut p, &from("a@good.example"), "b@v6only.example"), "DUNNO");
+    assert_eq!(
+        rcpt(&mut p, &from("a@good.example"), "b@v6only.example"),
+        "DUNNO"
+    );
     assert_eq!(rcpt(&mut p, &from(""), "b@good.example"), "DUNNO");
     assert_eq!(
         rcpt(&mut p, &from("a@nonexist.invalid"), "b@good.example"),
@@ -161,11 +210,17 @@ fn unknown_sender_and_recipient_domains() {
         "556 5.1.10 <b@nullmx.example>: Recipient address rejected: Domain nullmx.example does not accept mail (nullMX)"
     );
     // Our own domains are not looked up in DNS.
-    assert_eq!(rcpt(&mut p, &from("a@example.com"), "b@example.com"), "DUNNO");
+    assert_eq!(
+        rcpt(&mut p, &from("a@example.com"), "b@example.com"),
+        "DUNNO"
+    );
     // unknown_address_tempfail_action = defer makes the DNS failure final.
     let mut p = start(vec![
         ("smtpd_relay_restrictions", String::new()),
-        ("smtpd_recipient_restrictions", "reject_unknown_sender_domain, permit".into()),
+        (
+            "smtpd_recipient_restrictions",
+            "reject_unknown_sender_domain, permit".into(),
+        ),
         ("unknown_address_tempfail_action", "defer".into()),
     ]);
     assert_eq!(
@@ -177,12 +232,19 @@ fn unknown_sender_and_recipient_domains() {
 #[test]
 fn unauth_pipelining_data_and_end_of_data() {
     let host = TestHost::new().install();
-    host.table("hash:s", "d@a.b", "reject").table("hash:s", "e@a.b", "reject");
+    host.table("hash:s", "d@a.b", "reject")
+        .table("hash:s", "e@a.b", "reject");
     let mut p = start(vec![
-        ("smtpd_data_restrictions", "check_sender_access hash:s, reject_unauth_pipelining".into()),
+        (
+            "smtpd_data_restrictions",
+            "check_sender_access hash:s, reject_unauth_pipelining".into(),
+        ),
         ("smtpd_end_of_data_restrictions", "reject".into()),
     ]);
-    let c = ctx(Stage::Data).helo("localhost").sender("a@localhost").rcpt("root@example.com");
+    let c = ctx(Stage::Data)
+        .helo("localhost")
+        .sender("a@localhost")
+        .rcpt("root@example.com");
     assert_eq!(line(&p.data(&c)), "DUNNO");
     assert_eq!(
         line(&p.data(&c.clone().improper_pipelining())),
@@ -211,9 +273,18 @@ fn delay_reject_decides_where_client_helo_and_sender_lists_run() {
     let lists = |delay: &str| {
         vec![
             ("smtpd_delay_reject", delay.to_string()),
-            ("smtpd_client_restrictions", "check_client_access hash:c".to_string()),
-            ("smtpd_helo_restrictions", "reject_non_fqdn_helo_hostname".to_string()),
-            ("smtpd_sender_restrictions", "reject_non_fqdn_sender".to_string()),
+            (
+                "smtpd_client_restrictions",
+                "check_client_access hash:c".to_string(),
+            ),
+            (
+                "smtpd_helo_restrictions",
+                "reject_non_fqdn_helo_hostname".to_string(),
+            ),
+            (
+                "smtpd_sender_restrictions",
+                "reject_non_fqdn_sender".to_string(),
+            ),
         ]
     };
     let bad = ctx(Stage::Connect).client("192.0.2.66", "unknown");
@@ -221,8 +292,14 @@ fn delay_reject_decides_where_client_helo_and_sender_lists_run() {
     // yes (default): nothing before RCPT, then everything at RCPT.
     let mut p = start(lists("yes"));
     assert_eq!(line(&p.connect(&bad)), "DUNNO");
-    assert_eq!(line(&p.helo(&bad.clone().stage(Stage::Helo).helo("nodots"))), "DUNNO");
-    assert_eq!(mail(&mut p, &bad.clone().helo("nodots").sender("x")), "DUNNO");
+    assert_eq!(
+        line(&p.helo(&bad.clone().stage(Stage::Helo).helo("nodots"))),
+        "DUNNO"
+    );
+    assert_eq!(
+        mail(&mut p, &bad.clone().helo("nodots").sender("x")),
+        "DUNNO"
+    );
     assert_eq!(rcpt(&mut p, &bad, "u@example.com"), client_reject);
     let good = ctx(Stage::Rcpt).client("192.0.2.1", "unknown");
     assert_eq!(
@@ -230,7 +307,11 @@ fn delay_reject_decides_where_client_helo_and_sender_lists_run() {
         "504 5.5.2 <nodots>: Helo command rejected: need fully-qualified hostname"
     );
     assert_eq!(
-        rcpt(&mut p, &good.clone().helo("a.b.c").sender("x"), "u@example.com"),
+        rcpt(
+            &mut p,
+            &good.clone().helo("a.b.c").sender("x"),
+            "u@example.com"
+        ),
         "504 5.5.2 <x>: Sender address rejected: need fully-qualified address"
     );
     // no: each list at its own command, not again at RCPT.
@@ -244,19 +325,38 @@ fn delay_reject_decides_where_client_helo_and_sender_lists_run() {
         mail(&mut p, &good.clone().helo("a.b.c").sender("x")),
         "504 5.5.2 <x>: Sender address rejected: need fully-qualified address"
     );
-    assert_eq!(rcpt(&mut p, &bad.clone().helo("nodots").sender("x"), "u@example.com"), "DUNNO");
+    assert_eq!(
+        rcpt(
+            &mut p,
+            &bad.clone().helo("nodots").sender("x"),
+            "u@example.com"
+        ),
+        "DUNNO"
+    );
 }
 
 #[test]
 fn helo_required() {
     let _host = TestHost::new().install();
     let mut p = start(vec![("smtpd_helo_required", "yes".into())]);
-    assert_eq!(mail(&mut p, &ctx(Stage::Mail).sender("a@b.example")), "503 5.5.1 Error: send HELO/EHLO first");
-    assert_eq!(mail(&mut p, &ctx(Stage::Mail).helo("h.example").sender("a@b.example")), "DUNNO");
+    assert_eq!(
+        mail(&mut p, &ctx(Stage::Mail).sender("a@b.example")),
+        "503 5.5.1 Error: send HELO/EHLO first"
+    );
+    assert_eq!(
+        mail(
+            &mut p,
+            &ctx(Stage::Mail).helo("h.example").sender("a@b.example")
+        ),
+        "DUNNO"
+    );
     assert_eq!(
         line(&p.etrn(&ctx(Stage::Etrn), "example.com")),
         "503 5.5.1 Error: send HELO/EHLO first"
     );
     let mut p = start(vec![]);
-    assert_eq!(mail(&mut p, &ctx(Stage::Mail).sender("a@b.example")), "DUNNO");
+    assert_eq!(
+        mail(&mut p, &ctx(Stage::Mail).sender("a@b.example")),
+        "DUNNO"
+    );
 }

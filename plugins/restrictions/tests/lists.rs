@@ -13,26 +13,49 @@ use restrictions::Restrictions;
 fn restriction_classes_from_table_values() {
     let host = TestHost::new().install();
     host.route("example.com", AddressClass::Local, "local")
-        .table("hash:/etc/postfix/recipient_access", "sales@example.com", "permissive")
-        .table("hash:/etc/postfix/recipient_access", "abuse@example.com", "restrictive")
+        .table(
+            "hash:/etc/postfix/recipient_access",
+            "sales@example.com",
+            "permissive",
+        )
+        .table(
+            "hash:/etc/postfix/recipient_access",
+            "abuse@example.com",
+            "restrictive",
+        )
         .table("hash:/etc/postfix/blocked", "spammer.test", "REJECT");
     let mut p = plugin(&[
         ("smtpd_restriction_classes", "permissive, restrictive"),
         ("permissive", "permit"),
-        ("restrictive", "check_sender_access hash:/etc/postfix/blocked, permit"),
-        ("smtpd_relay_restrictions", "permit_mynetworks, reject_unauth_destination"),
+        (
+            "restrictive",
+            "check_sender_access hash:/etc/postfix/blocked, permit",
+        ),
+        (
+            "smtpd_relay_restrictions",
+            "permit_mynetworks, reject_unauth_destination",
+        ),
         (
             "smtpd_recipient_restrictions",
             "check_recipient_access hash:/etc/postfix/recipient_access, reject_non_fqdn_sender",
         ),
     ]);
-    let c = ctx(Stage::Rcpt).helo("h.example").sender("x@mx.spammer.test");
+    let c = ctx(Stage::Rcpt)
+        .helo("h.example")
+        .sender("x@mx.spammer.test");
     assert_eq!(rcpt(&mut p, &c, "sales@example.com"), "OK");
     assert_eq!(
         rcpt(&mut p, &c, "abuse@example.com"),
         "554 5.7.1 <x@mx.spammer.test>: Sender address rejected: Access denied"
     );
-    assert_eq!(rcpt(&mut p, &c.clone().sender("ok@good.example"), "abuse@example.com"), "OK");
+    assert_eq!(
+        rcpt(
+            &mut p,
+            &c.clone().sender("ok@good.example"),
+            "abuse@example.com"
+        ),
+        "OK"
+    );
     assert_eq!(
         rcpt(&mut p, &c.clone().sender("nofqdn"), "other@example.com"),
         "504 5.5.2 <nofqdn>: Sender address rejected: need fully-qualified address"
@@ -48,7 +71,10 @@ fn a_class_that_names_itself_fails_safe() {
         ("smtpd_relay_restrictions", ""),
         ("smtpd_recipient_restrictions", "loop, permit"),
     ]);
-    assert_eq!(rcpt(&mut p, &ctx(Stage::Rcpt), "x@example.com"), "451 4.3.5 Server configuration error");
+    assert_eq!(
+        rcpt(&mut p, &ctx(Stage::Rcpt), "x@example.com"),
+        "451 4.3.5 Server configuration error"
+    );
     assert!(host.logged("nests deeper"), "{:?}", host.logs());
 }
 
@@ -63,11 +89,18 @@ fn unlisted_recipients_by_address_class() {
         .table("unix:passwd.byname", "alice", "x")
         .table("hash:/etc/aliases", "postmaster", "root")
         .table("hash:/etc/postfix/virtual", "info@alias.example", "alice")
-        .table("hash:/etc/postfix/vmailbox", "bob@mbox.example", "mbox.example/bob/")
+        .table(
+            "hash:/etc/postfix/vmailbox",
+            "bob@mbox.example",
+            "mbox.example/bob/",
+        )
         .table("hash:/etc/postfix/relay_recipients", "@relay.example", "x");
     let settings = [
         ("smtpd_relay_restrictions", ""),
-        ("local_recipient_maps", "unix:passwd.byname, hash:/etc/aliases"),
+        (
+            "local_recipient_maps",
+            "unix:passwd.byname, hash:/etc/aliases",
+        ),
         ("virtual_alias_maps", "hash:/etc/postfix/virtual"),
         ("virtual_mailbox_maps", "hash:/etc/postfix/vmailbox"),
         ("relay_recipient_maps", "hash:/etc/postfix/relay_recipients"),
@@ -94,7 +127,9 @@ fn unlisted_recipients_by_address_class() {
     ] {
         assert_eq!(
             rcpt(&mut p, &c, unknown),
-            format!("550 5.1.1 <{unknown}>: Recipient address rejected: User unknown in {table} table")
+            format!(
+                "550 5.1.1 <{unknown}>: Recipient address rejected: User unknown in {table} table"
+            )
         );
     }
     // ... even after a permit, as Postfix does.
@@ -130,8 +165,18 @@ fn unlisted_sender() {
         ("smtpd_reject_unlisted_recipient", "no"),
     ]);
     let c = ctx(Stage::Rcpt).helo("h.example");
-    assert_eq!(rcpt(&mut p, &c.clone().sender("alice@example.com"), "x@example.com"), "DUNNO");
-    assert_eq!(rcpt(&mut p, &c.clone().sender("x@remote.test"), "x@example.com"), "DUNNO");
+    assert_eq!(
+        rcpt(
+            &mut p,
+            &c.clone().sender("alice@example.com"),
+            "x@example.com"
+        ),
+        "DUNNO"
+    );
+    assert_eq!(
+        rcpt(&mut p, &c.clone().sender("x@remote.test"), "x@example.com"),
+        "DUNNO"
+    );
     assert_eq!(
         rcpt(&mut p, &c.clone().sender("forged@example.com"), "x@example.com"),
         "550 5.1.1 <forged@example.com>: Sender address rejected: User unknown in local recipient table"
@@ -143,33 +188,69 @@ fn unlisted_sender() {
 fn sender_login_maps() {
     let host = TestHost::new().install();
     host.route("example.com", AddressClass::Local, "local")
-        .table("hash:/etc/postfix/controlled_envelope_senders", "alice@example.com", "alice")
-        .table("hash:/etc/postfix/controlled_envelope_senders", "team@example.com", "alice bob");
+        .table(
+            "hash:/etc/postfix/controlled_envelope_senders",
+            "alice@example.com",
+            "alice",
+        )
+        .table(
+            "hash:/etc/postfix/controlled_envelope_senders",
+            "team@example.com",
+            "alice bob",
+        );
     let mut p = plugin(&[
-        ("smtpd_sender_login_maps", "hash:/etc/postfix/controlled_envelope_senders"),
+        (
+            "smtpd_sender_login_maps",
+            "hash:/etc/postfix/controlled_envelope_senders",
+        ),
         ("smtpd_relay_restrictions", ""),
         (
             "smtpd_recipient_restrictions",
             "reject_sender_login_mismatch, permit_sasl_authenticated, reject_unauth_destination",
         ),
     ]);
-    let c = ctx(Stage::Rcpt).client("203.0.113.9", "unknown").helo("h.example");
+    let c = ctx(Stage::Rcpt)
+        .client("203.0.113.9", "unknown")
+        .helo("h.example");
     let bob = c.clone().sasl("PLAIN", "bob");
-    assert_eq!(rcpt(&mut p, &bob.clone().sender("team@example.com"), "x@remote.test"), "OK");
     assert_eq!(
-        rcpt(&mut p, &bob.clone().sender("alice@example.com"), "x@remote.test"),
+        rcpt(
+            &mut p,
+            &bob.clone().sender("team@example.com"),
+            "x@remote.test"
+        ),
+        "OK"
+    );
+    assert_eq!(
+        rcpt(
+            &mut p,
+            &bob.clone().sender("alice@example.com"),
+            "x@remote.test"
+        ),
         "553 5.7.1 <alice@example.com>: Sender address rejected: not owned by user bob"
     );
     assert_eq!(
-        rcpt(&mut p, &bob.clone().sender("random@elsewhere.example"), "x@remote.test"),
+        rcpt(
+            &mut p,
+            &bob.clone().sender("random@elsewhere.example"),
+            "x@remote.test"
+        ),
         "553 5.7.1 <random@elsewhere.example>: Sender address rejected: not owned by user bob"
     );
     assert_eq!(
-        rcpt(&mut p, &c.clone().sender("alice@example.com"), "x@example.com"),
+        rcpt(
+            &mut p,
+            &c.clone().sender("alice@example.com"),
+            "x@example.com"
+        ),
         "553 5.7.1 <alice@example.com>: Sender address rejected: not logged in"
     );
     assert_eq!(
-        rcpt(&mut p, &c.clone().sender("stranger@remote.example"), "x@remote.test"),
+        rcpt(
+            &mut p,
+            &c.clone().sender("stranger@remote.example"),
+            "x@remote.test"
+        ),
         "554 5.7.1 <x@remote.test>: Relay access denied"
     );
 }
@@ -180,16 +261,26 @@ fn dns_lists_are_left_to_the_rbl_plugin() {
     host.route("example.com", AddressClass::Local, "local");
     let mut p = plugin(&[
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "reject_rbl_client zen.example, permit"),
+        (
+            "smtpd_recipient_restrictions",
+            "reject_rbl_client zen.example, permit",
+        ),
     ]);
     assert!(host.logged("rbl plugin"), "{:?}", host.logs());
     // Not OK: an OK would make the host skip the rbl plugin at this stage.
     assert_eq!(rcpt(&mut p, &ctx(Stage::Rcpt), "x@example.com"), "DUNNO");
     let mut p = plugin(&[
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "permit, reject_rbl_client zen.example"),
+        (
+            "smtpd_recipient_restrictions",
+            "permit, reject_rbl_client zen.example",
+        ),
     ]);
-    assert_eq!(rcpt(&mut p, &ctx(Stage::Rcpt), "x@example.com"), "OK", "list ended before the DNS list");
+    assert_eq!(
+        rcpt(&mut p, &ctx(Stage::Rcpt), "x@example.com"),
+        "OK",
+        "list ended before the DNS list"
+    );
 }
 
 #[test]
@@ -197,8 +288,14 @@ fn old_names_are_accepted_with_one_warning_each() {
     let host = TestHost::new().install();
     let _p = plugin(&[
         ("maps_rbl_domains", "relays.ordb.org, inputs.orbz.org"),
-        ("smtpd_client_restrictions", "reject_unknown_client, reject_maps_rbl"),
-        ("smtpd_helo_restrictions", "reject_invalid_hostname, reject_unknown_hostname, reject_non_fqdn_hostname"),
+        (
+            "smtpd_client_restrictions",
+            "reject_unknown_client, reject_maps_rbl",
+        ),
+        (
+            "smtpd_helo_restrictions",
+            "reject_invalid_hostname, reject_unknown_hostname, reject_non_fqdn_hostname",
+        ),
         ("smtpd_recipient_restrictions", "check_relay_domains"),
         ("smtpd_etrn_restrictions", "reject_unknown_client"),
     ]);
@@ -217,23 +314,42 @@ fn old_names_are_accepted_with_one_warning_each() {
 #[test]
 fn init_errors_name_the_problem() {
     let _host = TestHost::new().install();
-    let err = try_plugin(&[("smtpd_recipient_restrictions", "permit_mynetworks, reject_unauth_destinaton")])
+    let err = try_plugin(&[(
+        "smtpd_recipient_restrictions",
+        "permit_mynetworks, reject_unauth_destinaton",
+    )])
+    .err()
+    .expect("typo refused");
+    assert!(
+        err.contains("reject_unauth_destinaton") && err.contains("smtpd_recipient_restrictions"),
+        "{err}"
+    );
+    let err = try_plugin(&[("smtpd_restriction_classes", "friends_only")])
         .err()
-        .expect("typo refused");
-    assert!(err.contains("reject_unauth_destinaton") && err.contains("smtpd_recipient_restrictions"), "{err}");
-    let err = try_plugin(&[("smtpd_restriction_classes", "friends_only")]).err().expect("class without value");
+        .expect("class without value");
     assert!(err.contains("friends_only"), "{err}");
-    let err = try_plugin(&[("mynetworks", "[::ffff:]/104 [::1]/128")]).err().expect("bad network");
-    assert!(err.contains("[::ffff:]/104"), "{err}");
-    let err = try_plugin(&[("smtpd_data_restrictions", "hash:/etc/postfix/x")]).err().expect("bare table");
-    assert!(err.contains("smtpd_data_restrictions"), "{err}");
-    let err = try_plugin(&[("smtpd_delay_reject", "maybe")]).err().expect("bad boolean");
-    assert!(err.contains("smtpd_delay_reject"), "{err}");
-    let err = try_plugin(&[("access_map_defer_code", "550")]).err().expect("defer code must be 4xx");
-    assert!(err.contains("access_map_defer_code"), "{err}");
-    let err = try_plugin(&[("smtpd_client_restrictions", "check_policy_service inet:127.0.0.1:10023")])
+    let err = try_plugin(&[("mynetworks", "[::ffff:]/104 [::1]/128")])
         .err()
-        .expect("unsupported restriction");
+        .expect("bad network");
+    assert!(err.contains("[::ffff:]/104"), "{err}");
+    let err = try_plugin(&[("smtpd_data_restrictions", "hash:/etc/postfix/x")])
+        .err()
+        .expect("bare table");
+    assert!(err.contains("smtpd_data_restrictions"), "{err}");
+    let err = try_plugin(&[("smtpd_delay_reject", "maybe")])
+        .err()
+        .expect("bad boolean");
+    assert!(err.contains("smtpd_delay_reject"), "{err}");
+    let err = try_plugin(&[("access_map_defer_code", "550")])
+        .err()
+        .expect("defer code must be 4xx");
+    assert!(err.contains("access_map_defer_code"), "{err}");
+    let err = try_plugin(&[(
+        "smtpd_client_restrictions",
+        "check_policy_service inet:127.0.0.1:10023",
+    )])
+    .err()
+    .expect("unsupported restriction");
     assert!(err.contains("check_policy_service"), "{err}");
 }
 
@@ -244,9 +360,25 @@ fn description_asks_for_what_it_uses() {
     assert_eq!(d.name, "restrictions");
     assert_eq!(
         d.stages,
-        vec![Stage::Connect, Stage::Helo, Stage::Mail, Stage::Rcpt, Stage::Etrn, Stage::Data, Stage::EndOfMessage]
+        vec![
+            Stage::Connect,
+            Stage::Helo,
+            Stage::Mail,
+            Stage::Rcpt,
+            Stage::Etrn,
+            Stage::Data,
+            Stage::EndOfMessage
+        ]
     );
-    assert_eq!(d.capabilities, vec![Capability::Log, Capability::Lookup, Capability::Resolve, Capability::Dns]);
+    assert_eq!(
+        d.capabilities,
+        vec![
+            Capability::Log,
+            Capability::Lookup,
+            Capability::Resolve,
+            Capability::Dns
+        ]
+    );
     for param in [
         "smtpd_client_restrictions",
         "smtpd_helo_restrictions",
@@ -273,5 +405,11 @@ fn description_asks_for_what_it_uses() {
 fn mail_stage_is_quiet_with_delay_reject() {
     let _host = TestHost::new().install();
     let mut p = plugin(&[("smtpd_sender_restrictions", "reject")]);
-    assert_eq!(mail(&mut p, &ctx(Stage::Mail).helo("h.example").sender("a@b.example")), "DUNNO");
+    assert_eq!(
+        mail(
+            &mut p,
+            &ctx(Stage::Mail).helo("h.example").sender("a@b.example")
+        ),
+        "DUNNO"
+    );
 }

@@ -21,7 +21,9 @@ fn host() -> TestHost {
 fn default_relay_restrictions_defer_strangers_and_let_mynetworks_relay() {
     let _host = host();
     let mut p = plugin(&[("mynetworks", "127.0.0.0/8")]);
-    let outsider = ctx(Stage::Rcpt).client("203.0.113.9", "unknown").helo("x.example");
+    let outsider = ctx(Stage::Rcpt)
+        .client("203.0.113.9", "unknown")
+        .helo("x.example");
     assert_eq!(
         rcpt(&mut p, &outsider, "x@remote.test"),
         "454 4.7.1 <x@remote.test>: Relay access denied"
@@ -30,7 +32,11 @@ fn default_relay_restrictions_defer_strangers_and_let_mynetworks_relay() {
     assert_eq!(rcpt(&mut p, &outsider, "x@relay.example"), "DUNNO");
     assert_eq!(rcpt(&mut p, &outsider, "x@virt.example"), "DUNNO");
     let inside = ctx(Stage::Rcpt).client("127.0.0.1", "localhost");
-    assert_eq!(rcpt(&mut p, &inside, "x@remote.test"), "DUNNO", "relay list permit ends only that list");
+    assert_eq!(
+        rcpt(&mut p, &inside, "x@remote.test"),
+        "DUNNO",
+        "relay list permit ends only that list"
+    );
     let authed = outsider.clone().sasl("PLAIN", "alice");
     assert_eq!(rcpt(&mut p, &authed, "x@remote.test"), "DUNNO");
 }
@@ -40,7 +46,10 @@ fn reject_unauth_destination_answers_554_and_treats_source_routes_as_relaying() 
     let _host = host();
     let mut p = plugin(&[
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "permit_mynetworks, reject_unauth_destination"),
+        (
+            "smtpd_recipient_restrictions",
+            "permit_mynetworks, reject_unauth_destination",
+        ),
         ("mynetworks", "127.0.0.1/32"),
     ]);
     let outsider = ctx(Stage::Rcpt).client("203.0.113.9", "unknown");
@@ -54,7 +63,14 @@ fn reject_unauth_destination_answers_554_and_treats_source_routes_as_relaying() 
         rcpt(&mut p, &outsider, "u%remote.test@example.com"),
         "554 5.7.1 <u%remote.test@example.com>: Relay access denied"
     );
-    assert_eq!(rcpt(&mut p, &ctx(Stage::Rcpt).client("127.0.0.1", "localhost"), "x@remote.test"), "OK");
+    assert_eq!(
+        rcpt(
+            &mut p,
+            &ctx(Stage::Rcpt).client("127.0.0.1", "localhost"),
+            "x@remote.test"
+        ),
+        "OK"
+    );
 }
 
 #[test]
@@ -86,7 +102,10 @@ fn permit_auth_destination_permits_only_our_domains() {
     let _host = host();
     let mut p = plugin(&[
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "permit_auth_destination, reject"),
+        (
+            "smtpd_recipient_restrictions",
+            "permit_auth_destination, reject",
+        ),
     ]);
     let c = ctx(Stage::Rcpt).client("203.0.113.9", "unknown");
     assert_eq!(rcpt(&mut p, &c, "x@example.com"), "OK");
@@ -105,25 +124,44 @@ fn mynetworks_covering_everything_is_an_open_relay() {
     let mut p = plugin(&[
         ("mynetworks", "0.0.0.0/0 [::]/0"),
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "permit_mynetworks, check_relay_domains"),
+        (
+            "smtpd_recipient_restrictions",
+            "permit_mynetworks, check_relay_domains",
+        ),
     ]);
     assert!(host.logged("open relay"), "init warns: {:?}", host.logs());
-    for client in ["203.0.113.9", "198.51.100.7", "2001:db8::25", "::ffff:192.0.2.99"] {
+    for client in [
+        "203.0.113.9",
+        "198.51.100.7",
+        "2001:db8::25",
+        "::ffff:192.0.2.99",
+    ] {
         let c = ctx(Stage::Rcpt).client(client, "unknown");
-        assert_eq!(rcpt(&mut p, &c, "victim@remote.test"), "OK", "relaying permitted for {client}");
+        assert_eq!(
+            rcpt(&mut p, &c, "victim@remote.test"),
+            "OK",
+            "relaying permitted for {client}"
+        );
     }
     // With the network narrowed, the same list refuses strangers.
     let mut p = plugin(&[
         ("mynetworks", "127.0.0.0/8 [::1]/128"),
         ("smtpd_relay_restrictions", ""),
-        ("smtpd_recipient_restrictions", "permit_mynetworks, check_relay_domains"),
+        (
+            "smtpd_recipient_restrictions",
+            "permit_mynetworks, check_relay_domains",
+        ),
     ]);
     let c = ctx(Stage::Rcpt).client("203.0.113.9", "unknown");
     assert_eq!(
         rcpt(&mut p, &c, "victim@remote.test"),
         "554 5.7.1 <victim@remote.test>: Relay access denied"
     );
-    assert_eq!(rcpt(&mut p, &c, "x@example.com"), "OK", "check_relay_domains permits our domains");
+    assert_eq!(
+        rcpt(&mut p, &c, "x@example.com"),
+        "OK",
+        "check_relay_domains permits our domains"
+    );
 }
 
 #[test]
@@ -135,7 +173,10 @@ fn mynetworks_names_tables_and_negation() {
             "mynetworks",
             "!192.168.1.13, 192.168.1.0/24, cidr:/etc/postfix/nets, .trusted.example",
         ),
-        ("smtpd_relay_restrictions", "permit_mynetworks, reject_unauth_destination"),
+        (
+            "smtpd_relay_restrictions",
+            "permit_mynetworks, reject_unauth_destination",
+        ),
     ]);
     let check = |p: &mut restrictions::Restrictions, address: &str, name: &str| {
         rcpt(p, &ctx(Stage::Rcpt).client(address, name), "x@remote.test")
@@ -146,8 +187,16 @@ fn mynetworks_names_tables_and_negation() {
         "554 5.7.1 <x@remote.test>: Relay access denied",
         "negated entry wins"
     );
-    assert_eq!(check(&mut p, "198.51.100.4", "unknown"), "DUNNO", "table entry");
-    assert_eq!(check(&mut p, "203.0.113.5", "mx.trusted.example"), "DUNNO", "domain entry");
+    assert_eq!(
+        check(&mut p, "198.51.100.4", "unknown"),
+        "DUNNO",
+        "table entry"
+    );
+    assert_eq!(
+        check(&mut p, "203.0.113.5", "mx.trusted.example"),
+        "DUNNO",
+        "domain entry"
+    );
     assert_eq!(
         check(&mut p, "203.0.113.5", "untrusted.example"),
         "554 5.7.1 <x@remote.test>: Relay access denied"
