@@ -213,8 +213,10 @@ impl<H: Host> Eval<'_, H> {
         }
     }
 
-    /// One verdict slot, several access side actions: DISCARD beats HOLD
-    /// beats the last REDIRECT, the last FILTER, then BCC and PREPEND.
+    /// One verdict slot, several access side actions: HOLD beats the last
+    /// REDIRECT, the last FILTER, the last BCC, then the first PREPEND. The
+    /// ones that do not fit are logged, so an operator can see them.
+    /// (DISCARD never gets here: it ends the evaluation at once.)
     fn pick_side_action(&mut self) -> Option<Outcome> {
         let actions = std::mem::take(&mut self.side_actions);
         let find = |pred: fn(&Outcome) -> bool, last: bool| {
@@ -225,12 +227,22 @@ impl<H: Host> Eval<'_, H> {
                 it.next().cloned()
             }
         };
-        find(|o| matches!(o, Outcome::Discard(_)), false)
-            .or_else(|| find(|o| matches!(o, Outcome::Hold(_)), false))
+        let chosen = find(|o| matches!(o, Outcome::Hold(_)), false)
             .or_else(|| find(|o| matches!(o, Outcome::Redirect(_)), true))
             .or_else(|| find(|o| matches!(o, Outcome::Filter(_)), true))
             .or_else(|| find(|o| matches!(o, Outcome::Bcc(_)), true))
-            .or_else(|| find(|o| matches!(o, Outcome::Prepend(_)), false))
+            .or_else(|| find(|o| matches!(o, Outcome::Prepend(_)), false));
+        if let Some(kept) = &chosen {
+            for dropped in actions.iter().filter(|a| *a != kept) {
+                self.host.log(
+                    Level::Info,
+                    &format!(
+                        "access action {dropped:?} not applied: only {kept:?} fits one verdict"
+                    ),
+                );
+            }
+        }
+        chosen
     }
 
     fn run_list(&mut self, list: &[Restriction], subject: &Subject, depth: usize) -> Step {
@@ -651,10 +663,9 @@ impl<H: Host> Eval<'_, H> {
                 self.side_actions.push(Outcome::Hold(t));
                 Step::Continue
             }
-            Action::Discard(t) => {
-                self.side_actions.push(Outcome::Discard(t));
-                Step::Permit
-            }
+            // Postfix stops judging the transaction once DISCARD fires: the
+            // reference answered 250 even to a recipient it would not relay.
+            Action::Discard(t) => Step::Stop(Outcome::Discard(t)),
             Action::Filter(t) => self.side(Outcome::Filter(t)),
             Action::Redirect(t) => self.side(Outcome::Redirect(t)),
             Action::Bcc(t) => self.side(Outcome::Bcc(t)),

@@ -177,9 +177,14 @@ fn conditional_and_side_actions() {
         client(&mut p, "127.0.0.19", "x@example.com"),
         "DISCARD spam trap"
     );
-    // DISCARD ends the client list like OK; relay control still runs.
+    // DISCARD ends all judging (the reference answered 250 to a relay attempt).
     assert_eq!(
         client(&mut p, "127.0.0.19", "x@remote.test"),
+        "DISCARD spam trap"
+    );
+    // HOLD does not: relay control still runs after it.
+    assert_eq!(
+        client(&mut p, "127.0.0.15", "x@remote.test"),
         "554 5.7.1 <x@remote.test>: Relay access denied"
     );
     assert_eq!(
