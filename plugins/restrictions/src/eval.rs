@@ -470,6 +470,62 @@ impl<H: Host> Eval<'_, H> {
             }
             Restriction::RejectUnlistedSender => self.unlisted(true, false),
             Restriction::SenderLoginMismatch(mode) => self.login_mismatch(*mode),
+            Restriction::RejectMultiRecipientBounce => {
+                // At RCPT the recipient being checked comes on top of those
+                // already accepted; at DATA and later all are in the envelope.
+                let count = f.recipients.len() + usize::from(f.recipient.is_some());
+                if f.sender.as_deref() == Some("") && count > 1 {
+                    self.refuse(
+                        Reply::new(
+                            s.codes.multi_recipient_bounce,
+                            "5.3",
+                            subject.text("Multi-recipient bounce"),
+                        ),
+                        Kind::Final,
+                    )
+                } else {
+                    Step::Continue
+                }
+            }
+            Restriction::RejectPlaintextSession => {
+                if f.tls {
+                    Step::Continue
+                } else {
+                    self.refuse(
+                        Reply::new(
+                            s.codes.plaintext,
+                            "7.1",
+                            "Session encryption is required".to_string(),
+                        ),
+                        Kind::Final,
+                    )
+                }
+            }
+            Restriction::PermitTlsAllClientcerts => {
+                if f.tls && f.tls_peer_verified {
+                    Step::Permit
+                } else {
+                    Step::Continue
+                }
+            }
+            Restriction::SaslAccess(table) => match f.sasl_username.clone() {
+                None => Step::Continue,
+                Some(user) => {
+                    let subject = self.client_subject();
+                    match self
+                        .host
+                        .find(table, &[Query::Exact(user)])
+                        .into_iter()
+                        .next()
+                    {
+                        None | Some(Ok(None)) => Step::Continue,
+                        Some(Ok(Some(hit))) => {
+                            self.access_action(table, &hit.value, &subject, depth)
+                        }
+                        Some(Err(e)) => self.lookup_failure(table, &subject, &e),
+                    }
+                }
+            },
             Restriction::DnsList(name, domain) => {
                 self.dns_list_skipped = true;
                 self.host.log(

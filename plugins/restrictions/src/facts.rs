@@ -70,6 +70,10 @@ pub struct Facts {
     pub protocol: String,
     /// SASL user name, once authenticated.
     pub sasl_username: Option<String>,
+    /// TLS is active on the session.
+    pub tls: bool,
+    /// The client presented a certificate that chained to a trusted CA.
+    pub tls_peer_verified: bool,
     /// The client pipelined where it must not.
     pub improper_pipelining: bool,
     /// The sender once MAIL was given (`""` for the null sender).
@@ -96,6 +100,8 @@ impl Facts {
             helo: None,
             protocol: "SMTP".to_string(),
             sasl_username: None,
+            tls: false,
+            tls_peer_verified: false,
             improper_pipelining: false,
             sender: None,
             recipient: None,

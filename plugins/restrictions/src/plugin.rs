@@ -130,6 +130,8 @@ fn facts(ctx: &Context, stage: Stage) -> Facts {
         helo: s.helo_name.clone(),
         protocol: s.protocol.clone(),
         sasl_username: s.sasl.as_ref().map(|a| a.username.clone()),
+        tls: s.tls.is_some(),
+        tls_peer_verified: s.tls.as_ref().is_some_and(|t| t.peer_verified),
         improper_pipelining: s.improper_pipelining,
         sender: ctx.envelope.sender.as_ref().map(|a| a.address.clone()),
         recipient: None,

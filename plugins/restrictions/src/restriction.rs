@@ -87,6 +87,14 @@ pub enum Restriction {
     RejectUnlistedSender,
     /// reject_*sender_login_mismatch (smtpd_sender_login_maps)
     SenderLoginMismatch(LoginMismatch),
+    /// reject_multi_recipient_bounce
+    RejectMultiRecipientBounce,
+    /// reject_plaintext_session
+    RejectPlaintextSession,
+    /// permit_tls_all_clientcerts
+    PermitTlsAllClientcerts,
+    /// check_sasl_access TABLE: the SASL login name, exactly.
+    SaslAccess(String),
     /// A DNS-list restriction (reject_rbl_client DOMAIN & co). The rbl plugin
     /// owns that logic; here it answers DUNNO.
     DnsList(String, String),
@@ -256,6 +264,19 @@ pub fn parse_list(value: &str, env: &mut ParseEnv<'_>) -> Result<Vec<Restriction
             }
             "reject_known_sender_login_mismatch" => {
                 Restriction::SenderLoginMismatch(LoginMismatch::Known)
+            }
+            "reject_multi_recipient_bounce" => Restriction::RejectMultiRecipientBounce,
+            "reject_plaintext_session" => Restriction::RejectPlaintextSession,
+            "permit_tls_all_clientcerts" => Restriction::PermitTlsAllClientcerts,
+            "check_sasl_access" => {
+                let table = arg("a table")?;
+                if !table.contains(':') {
+                    return Err(format!(
+                        "{}: \"check_sasl_access\" needs a type:name lookup table, got \"{table}\"",
+                        env.parameter
+                    ));
+                }
+                Restriction::SaslAccess(table)
             }
             "check_relay_domains" => {
                 out.push(Restriction::PermitMynetworks);

@@ -52,6 +52,8 @@ pub const PARAMETERS: &[(&str, &str)] = &[
     ("unknown_virtual_alias_reject_code", "550"),
     ("unknown_virtual_mailbox_reject_code", "550"),
     ("unknown_relay_recipient_reject_code", "550"),
+    ("multi_recipient_bounce_reject_code", "550"),
+    ("plaintext_reject_code", "450"),
     ("reject_tempfail_action", "defer_if_permit"),
     ("unknown_address_tempfail_action", "defer_if_permit"),
     ("unknown_helo_hostname_tempfail_action", "defer_if_permit"),
@@ -105,6 +107,10 @@ pub struct Codes {
     pub unknown_virtual_mailbox: u16,
     /// unknown_relay_recipient_reject_code
     pub unknown_relay: u16,
+    /// multi_recipient_bounce_reject_code
+    pub multi_recipient_bounce: u16,
+    /// plaintext_reject_code
+    pub plaintext: u16,
 }
 
 /// Everything `init` parsed.
@@ -294,8 +300,36 @@ impl Settings {
                 get("unknown_relay_recipient_reject_code"),
                 5,
             )?,
+            multi_recipient_bounce: code_param(
+                "multi_recipient_bounce_reject_code",
+                get("multi_recipient_bounce_reject_code"),
+                5,
+            )?,
+            plaintext: code_param("plaintext_reject_code", get("plaintext_reject_code"), 5)?,
         };
 
+        // Postfix refuses to start without relay control at RCPT; so do we.
+        let has_relay_control = ["smtpd_relay_restrictions", "smtpd_recipient_restrictions"]
+            .iter()
+            .flat_map(|p| lists.get(*p).into_iter().flatten())
+            .any(|r| {
+                matches!(
+                    r,
+                    Restriction::RejectUnauthDestination
+                        | Restriction::DeferUnauthDestination
+                        | Restriction::Reject
+                        | Restriction::Defer
+                        | Restriction::DeferIfPermit
+                )
+            });
+        if !has_relay_control {
+            return Err(
+                "in parameter smtpd_relay_restrictions or smtpd_recipient_restrictions, \
+                 specify at least one working instance of: reject_unauth_destination, \
+                 defer_unauth_destination, reject, defer, defer_if_permit or check_relay_domains"
+                    .to_string(),
+            );
+        }
         let mynetworks = Mynetworks::parse(get("mynetworks"))?;
         let mut warnings = Vec::new();
         if mynetworks.covers_everything() {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{line, mail, plugin, rcpt};
+use common::{line, mail, plugin, rcpt, NO_RELAY_CHECK};
 use mta_sdk::testing::{ctx, TestHost};
 use mta_sdk::{Plugin, Stage};
 
@@ -52,7 +52,7 @@ fn start() -> (TestHost, restrictions::Restrictions) {
             "smtpd_client_restrictions",
             &format!("check_client_access {CLIENTS}"),
         ),
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         (
             "smtpd_recipient_restrictions",
             "permit_mynetworks, reject_unauth_destination",
@@ -222,7 +222,7 @@ fn every_access_check_uses_its_own_key_and_reply_name() {
             "smtpd_sender_restrictions",
             "check_sender_access hash:sender",
         ),
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         (
             "smtpd_recipient_restrictions",
             "check_recipient_access hash:rcpt",
@@ -300,7 +300,7 @@ fn table_failures_answer_451_never_pass() {
     let host = TestHost::new().install();
     host.table_unavailable("hash:down");
     let mut p = plugin(&[
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         (
             "smtpd_recipient_restrictions",
             "check_recipient_access hash:down, permit",
@@ -312,7 +312,7 @@ fn table_failures_answer_451_never_pass() {
         "451 4.3.0 <x@example.com>: Temporary lookup failure"
     );
     let mut p = plugin(&[
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         (
             "smtpd_recipient_restrictions",
             "check_recipient_access hash:not-granted, permit",
@@ -334,7 +334,7 @@ fn warn_if_reject_logs_instead_of_rejecting() {
     let host = TestHost::new().install();
     host.table("hash:rcpt", "w@example.com", "warn_if_reject reject");
     let mut p = plugin(&[
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         (
             "smtpd_recipient_restrictions",
             "check_recipient_access hash:rcpt, warn_if_reject reject_non_fqdn_recipient, permit",

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{line, mail, plugin, rcpt};
+use common::{line, mail, plugin, rcpt, NO_RELAY_CHECK};
 use mta_sdk::dns::{DnsError, MxRecord, RecordType, ResourceRecord};
 use mta_sdk::resolve::AddressClass;
 use mta_sdk::testing::{ctx, TestHost};
@@ -12,7 +12,7 @@ use mta_sdk::{NameStatus, Plugin, Stage};
 
 fn only_recipient_list(list: &str) -> Vec<(&'static str, String)> {
     vec![
-        ("smtpd_relay_restrictions", String::new()),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK.to_string()),
         ("smtpd_recipient_restrictions", list.to_string()),
     ]
 }
@@ -111,7 +111,7 @@ fn client_name_checks_use_the_session_facts() {
     );
     // The configured code applies to the definite failure.
     let mut p = start(vec![
-        ("smtpd_relay_restrictions", String::new()),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK.to_string()),
         (
             "smtpd_recipient_restrictions",
             "reject_unknown_client".into(),
@@ -216,7 +216,7 @@ fn unknown_sender_and_recipient_domains() {
     );
     // unknown_address_tempfail_action = defer makes the DNS failure final.
     let mut p = start(vec![
-        ("smtpd_relay_restrictions", String::new()),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK.to_string()),
         (
             "smtpd_recipient_restrictions",
             "reject_unknown_sender_domain, permit".into(),

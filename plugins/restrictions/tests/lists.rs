@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{mail, plugin, rcpt, try_plugin};
+use common::{mail, plugin, rcpt, try_plugin, NO_RELAY_CHECK};
 use mta_sdk::resolve::AddressClass;
 use mta_sdk::testing::{check_description, ctx, TestHost};
 use mta_sdk::{Capability, Plugin, Stage};
@@ -68,7 +68,7 @@ fn a_class_that_names_itself_fails_safe() {
     let mut p = plugin(&[
         ("smtpd_restriction_classes", "loop"),
         ("loop", "loop"),
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         ("smtpd_recipient_restrictions", "loop, permit"),
     ]);
     assert_eq!(
@@ -96,7 +96,7 @@ fn unlisted_recipients_by_address_class() {
         )
         .table("hash:/etc/postfix/relay_recipients", "@relay.example", "x");
     let settings = [
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         (
             "local_recipient_maps",
             "unix:passwd.byname, hash:/etc/aliases",
@@ -159,7 +159,7 @@ fn unlisted_sender() {
     host.route("example.com", AddressClass::Local, "local")
         .table("unix:passwd.byname", "alice", "x");
     let mut p = plugin(&[
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         ("smtpd_sender_restrictions", "reject_unlisted_sender"),
         ("local_recipient_maps", "unix:passwd.byname"),
         ("smtpd_reject_unlisted_recipient", "no"),
@@ -203,7 +203,7 @@ fn sender_login_maps() {
             "smtpd_sender_login_maps",
             "hash:/etc/postfix/controlled_envelope_senders",
         ),
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         (
             "smtpd_recipient_restrictions",
             "reject_sender_login_mismatch, permit_sasl_authenticated, reject_unauth_destination",
@@ -260,7 +260,7 @@ fn dns_lists_are_left_to_the_rbl_plugin() {
     let host = TestHost::new().install();
     host.route("example.com", AddressClass::Local, "local");
     let mut p = plugin(&[
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         (
             "smtpd_recipient_restrictions",
             "reject_rbl_client zen.example, permit",
@@ -270,7 +270,7 @@ fn dns_lists_are_left_to_the_rbl_plugin() {
     // Not OK: an OK would make the host skip the rbl plugin at this stage.
     assert_eq!(rcpt(&mut p, &ctx(Stage::Rcpt), "x@example.com"), "DUNNO");
     let mut p = plugin(&[
-        ("smtpd_relay_restrictions", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
         (
             "smtpd_recipient_restrictions",
             "permit, reject_rbl_client zen.example",
@@ -411,5 +411,94 @@ fn mail_stage_is_quiet_with_delay_reject() {
             &ctx(Stage::Mail).helo("h.example").sender("a@b.example")
         ),
         "DUNNO"
+    );
+}
+
+#[test]
+fn no_relay_control_is_refused_like_postfix() {
+    let _host = TestHost::new().install();
+    let err = try_plugin(&[
+        ("smtpd_relay_restrictions", ""),
+        ("smtpd_recipient_restrictions", "permit_mynetworks, permit"),
+    ])
+    .err()
+    .expect("an open relay by omission is refused");
+    assert!(
+        err.contains("specify at least one working instance of"),
+        "{err}"
+    );
+    // The old check_relay_domains counts, as it does in Postfix.
+    assert!(try_plugin(&[
+        ("smtpd_relay_restrictions", ""),
+        (
+            "smtpd_recipient_restrictions",
+            "permit_mynetworks, check_relay_domains"
+        ),
+    ])
+    .is_ok());
+}
+
+#[test]
+fn tls_sasl_and_bounce_restrictions() {
+    let host = TestHost::new().install();
+    host.route("example.com", AddressClass::Local, "local")
+        .table(
+            "hash:/etc/postfix/sasl_access",
+            "mallory",
+            "REJECT account locked",
+        );
+    let mut p = plugin(&[
+        ("smtpd_relay_restrictions", "permit_tls_all_clientcerts, reject_unauth_destination"),
+        (
+            "smtpd_recipient_restrictions",
+            "reject_multi_recipient_bounce, check_sasl_access hash:/etc/postfix/sasl_access, reject_plaintext_session",
+        ),
+        ("smtpd_data_restrictions", "reject_multi_recipient_bounce"),
+    ]);
+    let plain = ctx(Stage::Rcpt)
+        .client("203.0.113.9", "unknown")
+        .helo("h.example")
+        .sender("a@b.example");
+    assert_eq!(
+        rcpt(&mut p, &plain, "x@example.com"),
+        "450 4.7.1 Session encryption is required"
+    );
+    let tls = plain.clone().tls("TLSv1.3", "TLS13_AES_256_GCM_SHA384");
+    assert_eq!(rcpt(&mut p, &tls, "x@example.com"), "DUNNO");
+    assert_eq!(
+        rcpt(&mut p, &tls, "x@remote.test"),
+        "554 5.7.1 <x@remote.test>: Relay access denied",
+        "an unverified certificate does not relay"
+    );
+    let mut verified = tls.clone().build();
+    if let Some(t) = verified.session.tls.as_mut() {
+        t.peer_verified = true;
+    }
+    assert_eq!(
+        common::line(&p.rcpt(&verified, &mta_sdk::testing::addr("x@remote.test"))),
+        "DUNNO"
+    );
+    assert_eq!(
+        rcpt(
+            &mut p,
+            &tls.clone().sasl("PLAIN", "mallory"),
+            "x@example.com"
+        ),
+        "554 5.7.1 <unknown[203.0.113.9]>: Client host rejected: account locked"
+    );
+    // Reference Postfix: the second recipient of a null-sender message.
+    let bounce = tls.clone().sender("").rcpt("a@example.com");
+    assert_eq!(
+        rcpt(&mut p, &bounce, "b@example.com"),
+        "550 5.5.3 <b@example.com>: Recipient address rejected: Multi-recipient bounce"
+    );
+    assert_eq!(
+        rcpt(&mut p, &tls.clone().sender(""), "a@example.com"),
+        "DUNNO"
+    );
+    let data = bounce.rcpt("b@example.com").stage(Stage::Data);
+    assert_eq!(
+        common::line(&p.data(&data)),
+        "550 5.5.3 <DATA>: Data command rejected: Multi-recipient bounce"
     );
 }
