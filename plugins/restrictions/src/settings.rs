@@ -205,6 +205,24 @@ impl Settings {
             values.insert(k.as_str(), v.as_str());
         }
         let get = |name: &str| -> &str { values.get(name).copied().unwrap_or("") };
+        // A host that does not know a scalar parameter passes it empty; an
+        // empty reply code or boolean means "Postfix's default", never an
+        // error. (Empty lists stay empty: that is meaningful.)
+        let default_of = |name: &str| -> &str {
+            PARAMETERS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, d)| *d)
+                .unwrap_or("")
+        };
+        let scalar = |name: &str| -> &str {
+            let value = get(name);
+            if value.trim().is_empty() {
+                default_of(name)
+            } else {
+                value
+            }
+        };
 
         let class_names = tokenize(get("smtpd_restriction_classes"))?;
         let maps_rbl_domains = tokenize(get("maps_rbl_domains"))?;
@@ -250,62 +268,66 @@ impl Settings {
             .collect();
 
         let codes = Codes {
-            reject: code_param("reject_code", get("reject_code"), 5)?,
-            defer: code_param("defer_code", get("defer_code"), 4)?,
-            access_reject: code_param("access_map_reject_code", get("access_map_reject_code"), 5)?,
-            access_defer: code_param("access_map_defer_code", get("access_map_defer_code"), 4)?,
-            invalid_hostname: code_param(
-                "invalid_hostname_reject_code",
-                get("invalid_hostname_reject_code"),
+            reject: code_param("reject_code", scalar("reject_code"), 5)?,
+            defer: code_param("defer_code", scalar("defer_code"), 4)?,
+            access_reject: code_param(
+                "access_map_reject_code",
+                scalar("access_map_reject_code"),
                 5,
             )?,
-            non_fqdn: code_param("non_fqdn_reject_code", get("non_fqdn_reject_code"), 5)?,
+            access_defer: code_param("access_map_defer_code", scalar("access_map_defer_code"), 4)?,
+            invalid_hostname: code_param(
+                "invalid_hostname_reject_code",
+                scalar("invalid_hostname_reject_code"),
+                5,
+            )?,
+            non_fqdn: code_param("non_fqdn_reject_code", scalar("non_fqdn_reject_code"), 5)?,
             unknown_address: code_param(
                 "unknown_address_reject_code",
-                get("unknown_address_reject_code"),
+                scalar("unknown_address_reject_code"),
                 5,
             )?,
             unknown_client: code_param(
                 "unknown_client_reject_code",
-                get("unknown_client_reject_code"),
+                scalar("unknown_client_reject_code"),
                 5,
             )?,
             unknown_hostname: code_param(
                 "unknown_hostname_reject_code",
-                get("unknown_hostname_reject_code"),
+                scalar("unknown_hostname_reject_code"),
                 5,
             )?,
             relay: code_param(
                 "relay_domains_reject_code",
-                get("relay_domains_reject_code"),
+                scalar("relay_domains_reject_code"),
                 5,
             )?,
             unknown_local: code_param(
                 "unknown_local_recipient_reject_code",
-                get("unknown_local_recipient_reject_code"),
+                scalar("unknown_local_recipient_reject_code"),
                 5,
             )?,
             unknown_virtual_alias: code_param(
                 "unknown_virtual_alias_reject_code",
-                get("unknown_virtual_alias_reject_code"),
+                scalar("unknown_virtual_alias_reject_code"),
                 5,
             )?,
             unknown_virtual_mailbox: code_param(
                 "unknown_virtual_mailbox_reject_code",
-                get("unknown_virtual_mailbox_reject_code"),
+                scalar("unknown_virtual_mailbox_reject_code"),
                 5,
             )?,
             unknown_relay: code_param(
                 "unknown_relay_recipient_reject_code",
-                get("unknown_relay_recipient_reject_code"),
+                scalar("unknown_relay_recipient_reject_code"),
                 5,
             )?,
             multi_recipient_bounce: code_param(
                 "multi_recipient_bounce_reject_code",
-                get("multi_recipient_bounce_reject_code"),
+                scalar("multi_recipient_bounce_reject_code"),
                 5,
             )?,
-            plaintext: code_param("plaintext_reject_code", get("plaintext_reject_code"), 5)?,
+            plaintext: code_param("plaintext_reject_code", scalar("plaintext_reject_code"), 5)?,
         };
 
         // Postfix refuses to start without relay control at RCPT; so do we.
@@ -353,34 +375,34 @@ impl Settings {
         Ok(Settings {
             lists,
             classes,
-            delay_reject: bool_param("smtpd_delay_reject", get("smtpd_delay_reject"))?,
-            helo_required: bool_param("smtpd_helo_required", get("smtpd_helo_required"))?,
+            delay_reject: bool_param("smtpd_delay_reject", scalar("smtpd_delay_reject"))?,
+            helo_required: bool_param("smtpd_helo_required", scalar("smtpd_helo_required"))?,
             strict_rfc821_envelopes: bool_param(
                 "strict_rfc821_envelopes",
-                get("strict_rfc821_envelopes"),
+                scalar("strict_rfc821_envelopes"),
             )?,
             mynetworks,
-            null_sender_key: get("smtpd_null_access_lookup_key").trim().to_string(),
+            null_sender_key: scalar("smtpd_null_access_lookup_key").trim().to_string(),
             codes,
             address_tempfail: tempfail_param(
                 "unknown_address_tempfail_action",
-                get("unknown_address_tempfail_action"),
+                scalar("unknown_address_tempfail_action"),
             )?,
             helo_tempfail: tempfail_param(
                 "unknown_helo_hostname_tempfail_action",
-                get("unknown_helo_hostname_tempfail_action"),
+                scalar("unknown_helo_hostname_tempfail_action"),
             )?,
             reject_tempfail: tempfail_param(
                 "reject_tempfail_action",
-                get("reject_tempfail_action"),
+                scalar("reject_tempfail_action"),
             )?,
             reject_unlisted_recipient: bool_param(
                 "smtpd_reject_unlisted_recipient",
-                get("smtpd_reject_unlisted_recipient"),
+                scalar("smtpd_reject_unlisted_recipient"),
             )?,
             reject_unlisted_sender: bool_param(
                 "smtpd_reject_unlisted_sender",
-                get("smtpd_reject_unlisted_sender"),
+                scalar("smtpd_reject_unlisted_sender"),
             )?,
             local_recipient_maps: map_list(get("local_recipient_maps"))?,
             virtual_alias_maps: map_list(get("virtual_alias_maps"))?,

@@ -502,3 +502,30 @@ fn tls_sasl_and_bounce_restrictions() {
         "550 5.5.3 <DATA>: Data command rejected: Multi-recipient bounce"
     );
 }
+
+#[test]
+fn empty_scalar_parameters_mean_postfix_defaults() {
+    let _host = TestHost::new().install();
+    // A host that does not know a parameter passes it empty.
+    let mut p = plugin(&[
+        ("reject_code", ""),
+        ("smtpd_delay_reject", ""),
+        ("unknown_address_tempfail_action", " "),
+        ("smtpd_recipient_restrictions", "reject"),
+    ]);
+    let c = ctx(Stage::Rcpt).helo("h.example").sender("a@b.example");
+    assert_eq!(
+        rcpt(&mut p, &c, "x@example.com"),
+        "454 4.7.1 <x@example.com>: Relay access denied",
+        "default relay list first"
+    );
+    let mut p = plugin(&[
+        ("reject_code", ""),
+        ("smtpd_relay_restrictions", NO_RELAY_CHECK),
+        ("smtpd_recipient_restrictions", "reject"),
+    ]);
+    assert_eq!(
+        rcpt(&mut p, &c, "x@example.com"),
+        "554 5.7.1 <x@example.com>: Recipient address rejected: Access denied"
+    );
+}
