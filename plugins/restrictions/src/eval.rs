@@ -143,7 +143,11 @@ impl<H: Host> Eval<'_, H> {
             Stage::Rcpt | Stage::Vrfy => {
                 if s.delay_reject {
                     lists.push(("smtpd_client_restrictions", self.client_subject()));
-                    lists.push(("smtpd_helo_restrictions", self.helo_subject()));
+                    // Without HELO, Postfix skips the HELO list (checked
+                    // against the reference: `reject` there let mail through).
+                    if f.helo.is_some() {
+                        lists.push(("smtpd_helo_restrictions", self.helo_subject()));
+                    }
                     lists.push(("smtpd_sender_restrictions", self.sender_subject()));
                 }
                 lists.push(("smtpd_relay_restrictions", self.recipient_subject()));
@@ -152,7 +156,9 @@ impl<H: Host> Eval<'_, H> {
             Stage::Etrn => {
                 if s.delay_reject {
                     lists.push(("smtpd_client_restrictions", self.client_subject()));
-                    lists.push(("smtpd_helo_restrictions", self.helo_subject()));
+                    if f.helo.is_some() {
+                        lists.push(("smtpd_helo_restrictions", self.helo_subject()));
+                    }
                 }
                 lists.push(("smtpd_etrn_restrictions", self.etrn_subject()));
             }

@@ -360,3 +360,20 @@ fn helo_required() {
         "DUNNO"
     );
 }
+
+/// Reference Postfix: with `smtpd_helo_restrictions = reject` and no HELO,
+/// RCPT got 250; after HELO it got the HELO reject.
+#[test]
+fn helo_list_is_skipped_without_helo() {
+    let host = TestHost::new().install();
+    host.route("example.com", AddressClass::Local, "local");
+    let mut p = start(vec![("smtpd_helo_restrictions", "reject".into())]);
+    let c = ctx(Stage::Rcpt)
+        .client("127.0.0.1", "localhost")
+        .sender("a@b.c");
+    assert_eq!(rcpt(&mut p, &c, "x@example.com"), "DUNNO");
+    assert_eq!(
+        rcpt(&mut p, &c.clone().helo("h.example"), "x@example.com"),
+        "554 5.7.1 <h.example>: Helo command rejected: Access denied"
+    );
+}
