@@ -275,7 +275,8 @@ impl<H: Host> Eval<'_, H> {
     fn log_event(&mut self, level: Level, what: &str, detail: &str) {
         let f = self.facts;
         let mut line = format!(
-            "{what}: {} from {}: {detail};",
+            "{}: {what}: {} from {}: {detail};",
+            f.queue_id.as_deref().unwrap_or("NOQUEUE"),
             f.stage.command(),
             f.namaddr()
         );
@@ -732,20 +733,23 @@ impl<H: Host> Eval<'_, H> {
             Action::Redirect(t) => self.side(Outcome::Redirect(t)),
             Action::Bcc(t) => self.side(Outcome::Bcc(t)),
             Action::Prepend(t) => self.side(Outcome::Prepend(t)),
+            // Postfix logs the text alone, or a generic line without one.
             Action::Warn(t) => {
-                let line = format!(
-                    "<{}>: {} triggers WARN action: {t}",
-                    subject.name, subject.class
-                );
-                self.log_event(Level::Warning, "warn", &line);
+                let detail = if t.is_empty() {
+                    format!("<{}>: {} triggers WARN action", subject.name, subject.class)
+                } else {
+                    t
+                };
+                self.log_event(Level::Warning, "warn", &detail);
                 Step::Continue
             }
             Action::Info(t) => {
-                let line = format!(
-                    "<{}>: {} triggers INFO action: {t}",
-                    subject.name, subject.class
-                );
-                self.log_event(Level::Info, "info", &line);
+                let detail = if t.is_empty() {
+                    format!("<{}>: {} triggers INFO action", subject.name, subject.class)
+                } else {
+                    t
+                };
+                self.log_event(Level::Info, "info", &detail);
                 Step::Continue
             }
             Action::Restrictions(list) => {

@@ -84,6 +84,8 @@ pub struct Facts {
     pub recipients: Vec<String>,
     /// The ETRN destination.
     pub etrn_domain: Option<String>,
+    /// The queue id, once the message has one.
+    pub queue_id: Option<String>,
 }
 
 impl Facts {
@@ -107,6 +109,7 @@ impl Facts {
             recipient: None,
             recipients: Vec::new(),
             etrn_domain: None,
+            queue_id: None,
         }
     }
 

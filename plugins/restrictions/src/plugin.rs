@@ -142,6 +142,7 @@ fn facts(ctx: &Context, stage: Stage) -> Facts {
             .map(|a| a.address.clone())
             .collect(),
         etrn_domain: None,
+        queue_id: ctx.envelope.queue_id.clone(),
     }
 }
 

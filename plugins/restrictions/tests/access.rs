@@ -193,7 +193,7 @@ fn conditional_and_side_actions() {
     );
     assert_eq!(client(&mut p, "127.0.0.14", "x@example.com"), "DUNNO");
     assert!(
-        host.logged("warn: RCPT from unknown[127.0.0.14]: <unknown[127.0.0.14]>: Client host triggers WARN action: hello; from=<a@b.example.com> to=<x@example.com> proto=ESMTP helo=<ok.example.com>"),
+        host.logged("NOQUEUE: warn: RCPT from unknown[127.0.0.14]: hello; from=<a@b.example.com> to=<x@example.com> proto=ESMTP helo=<ok.example.com>"),
         "{:?}",
         host.logs()
     );
@@ -347,7 +347,7 @@ fn warn_if_reject_logs_instead_of_rejecting() {
     assert_eq!(rcpt(&mut p, &c, "w@example.com"), "OK");
     assert_eq!(rcpt(&mut p, &c, "x@nofqdn"), "OK");
     assert!(host.logged(
-        "reject_warning: RCPT from unknown[192.0.2.1]: 504 5.5.2 <x@nofqdn>: Recipient address rejected: need fully-qualified address; from=<s@a.example> to=<x@nofqdn> proto=ESMTP helo=<h.example>"
+        "NOQUEUE: reject_warning: RCPT from unknown[192.0.2.1]: 504 5.5.2 <x@nofqdn>: Recipient address rejected: need fully-qualified address; from=<s@a.example> to=<x@nofqdn> proto=ESMTP helo=<h.example>"
     ), "{:?}", host.logs());
     assert!(host.logged("554 5.7.1 <w@example.com>: Recipient address rejected: Access denied"));
 }
