@@ -997,7 +997,8 @@ impl<H: Host> Eval<'_, H> {
 
 /// The exact keys reject_unlisted_* tries: the address, for local domains
 /// the bare local part, each without its extension, and `@domain` for
-/// virtual and relay classes.
+/// virtual and relay classes. Folded to lower case, as Postfix folds
+/// addresses before these lookups.
 fn unlisted_keys(
     canonical: &str,
     given: &str,
@@ -1005,10 +1006,11 @@ fn unlisted_keys(
     delimiters: &str,
 ) -> Vec<String> {
     let address = if canonical.is_empty() {
-        given
+        given.to_ascii_lowercase()
     } else {
-        canonical
+        canonical.to_ascii_lowercase()
     };
+    let address = address.as_str();
     let (local, domain) = address.rsplit_once('@').unwrap_or((address, ""));
     let mut keys = vec![address.to_string()];
     let base = delimiters

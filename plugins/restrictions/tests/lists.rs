@@ -112,6 +112,7 @@ fn unlisted_recipients_by_address_class() {
     for known in [
         "root@example.com",
         "alice+tag@example.com",
+        "Alice@Example.COM",
         "postmaster@example.com",
         "info@alias.example",
         "bob@mbox.example",
