@@ -402,17 +402,19 @@ impl<H: Host> Eval<'_, H> {
             | Restriction::DeferUnauthDestination
             | Restriction::PermitAuthDestination => self.relay_check(r),
             Restriction::Access(kind, table) => self.access(*kind, table, depth),
-            Restriction::RejectInvalidHeloHostname => match &f.helo {
-                Some(h) if !hostname::valid_helo(h) => self.refuse(
-                    Reply::new(
-                        s.codes.invalid_hostname,
-                        "5.2",
-                        self.helo_subject().text("Invalid name"),
+            Restriction::RejectInvalidHeloHostname => {
+                match f.helo.as_deref().and_then(hostname::invalid_helo_reason) {
+                    Some(reason) => self.refuse(
+                        Reply::new(
+                            s.codes.invalid_hostname,
+                            "5.2",
+                            self.helo_subject().text(reason),
+                        ),
+                        Kind::Final,
                     ),
-                    Kind::Final,
-                ),
-                _ => Step::Continue,
-            },
+                    None => Step::Continue,
+                }
+            }
             Restriction::RejectNonFqdnHeloHostname => match &f.helo {
                 Some(h) if !hostname::fqdn_helo(h) => self.refuse(
                     Reply::new(

@@ -52,20 +52,27 @@ pub fn valid_hostname(name: &str) -> bool {
 /// What reject_invalid_helo_hostname accepts: a valid name, a bare address,
 /// or a valid address literal.
 pub fn valid_helo(name: &str) -> bool {
+    invalid_helo_reason(name).is_none()
+}
+
+/// Why reject_invalid_helo_hostname refuses a name, in Postfix's words:
+/// `invalid ip address` for a bad literal, `Invalid name` otherwise.
+pub fn invalid_helo_reason(name: &str) -> Option<&'static str> {
     if is_literal(name) {
-        return valid_literal(name);
+        return (!valid_literal(name)).then_some("invalid ip address");
     }
-    valid_hostname(name) || name.parse::<IpAddr>().is_ok()
+    (!valid_hostname(name) && name.parse::<IpAddr>().is_err()).then_some("Invalid name")
 }
 
 /// reject_non_fqdn_helo_hostname: a literal passes, otherwise a valid name
-/// with at least one dot.
+/// with at least one dot; a bare address is not a name (the reference
+/// Postfix answered 504 to `HELO 1.2.3.4`).
 pub fn fqdn_helo(name: &str) -> bool {
     if is_literal(name) {
         return true;
     }
     let trimmed = name.strip_suffix('.').unwrap_or(name);
-    trimmed.contains('.') && (valid_hostname(trimmed) || trimmed.parse::<IpAddr>().is_ok())
+    trimmed.contains('.') && valid_hostname(trimmed)
 }
 
 /// The domain of an address, if it has one.
@@ -77,12 +84,16 @@ pub fn domain_of(address: &str) -> Option<&str> {
 }
 
 /// reject_non_fqdn_sender/recipient: the address has a domain that is a
-/// literal or a dotted valid name.
+/// literal, a dotted valid name, or (as the reference Postfix accepted for
+/// `a@1.2.3.4`) a bare address.
 pub fn fqdn_address(address: &str) -> bool {
     match domain_of(address) {
         None => false,
         Some(d) if is_literal(d) => true,
-        Some(d) => fqdn_helo(d) && !d.starts_with('['),
+        Some(d) => {
+            let trimmed = d.strip_suffix('.').unwrap_or(d);
+            fqdn_helo(d) || trimmed.parse::<std::net::Ipv4Addr>().is_ok()
+        }
     }
 }
 
@@ -108,6 +119,17 @@ mod tests {
         assert!(fqdn_helo("[192.0.2.1]"));
         assert!(!fqdn_helo("nodots"));
         assert!(!fqdn_helo("bad!.example"));
+        assert!(!fqdn_helo("1.2.3.4"), "a bare address is not a name");
+        assert!(fqdn_helo("mail.123"));
+        assert_eq!(
+            invalid_helo_reason("[300.1.1.1]"),
+            Some("invalid ip address")
+        );
+        assert_eq!(
+            invalid_helo_reason("-lead.example.com"),
+            Some("Invalid name")
+        );
+        assert_eq!(invalid_helo_reason("1.2.3.4"), None);
     }
 
     #[test]
@@ -117,6 +139,9 @@ mod tests {
         assert!(!fqdn_address("nofqdn"));
         assert!(!fqdn_address("x@nofqdn"));
         assert!(!fqdn_address("x@"));
+        assert!(fqdn_address("a@1.2.3.4"));
+        assert!(fqdn_address("a@b.c."));
+        assert!(!fqdn_address("a@b."));
         assert_eq!(domain_of("a@b@c.example"), Some("c.example"));
     }
 }

@@ -38,6 +38,36 @@ fn helo_syntax_checks() {
         "504 5.5.2 <nodots>: Helo command rejected: need fully-qualified hostname"
     );
     assert_eq!(rcpt(&mut p, &c("[192.0.2.1]"), "x@example.com"), "DUNNO");
+    // The rest as the reference Postfix 3.7 answered them.
+    for (helo, expected) in [
+        ("mail.example.com.", "DUNNO"),
+        (
+            "1.2.3.4",
+            "504 5.5.2 <1.2.3.4>: Helo command rejected: need fully-qualified hostname",
+        ),
+        (
+            "[300.1.1.1]",
+            "501 5.5.2 <[300.1.1.1]>: Helo command rejected: invalid ip address",
+        ),
+        ("[IPv6:2001:db8::1]", "DUNNO"),
+        ("under_score.example.com", "DUNNO"),
+        (
+            "-lead.example.com",
+            "501 5.5.2 <-lead.example.com>: Helo command rejected: Invalid name",
+        ),
+        (
+            "a..b.com",
+            "501 5.5.2 <a..b.com>: Helo command rejected: Invalid name",
+        ),
+        ("mail.123", "DUNNO"),
+        ("123.example.com", "DUNNO"),
+    ] {
+        assert_eq!(
+            rcpt(&mut p, &c(helo), "x@example.com"),
+            expected,
+            "HELO {helo}"
+        );
+    }
     assert_eq!(
         rcpt(&mut p, &c("mail.example.com"), "x@example.com"),
         "DUNNO"
@@ -73,7 +103,25 @@ fn fqdn_address_checks() {
         rcpt(&mut p, &c.clone().sender("a@b.c"), "x@nofqdn"),
         "504 5.5.2 <x@nofqdn>: Recipient address rejected: need fully-qualified address"
     );
-    assert_eq!(rcpt(&mut p, &c.sender("a@b.c"), "x@[192.0.2.1]"), "DUNNO");
+    assert_eq!(
+        rcpt(&mut p, &c.clone().sender("a@b.c"), "x@[192.0.2.1]"),
+        "DUNNO"
+    );
+    for (sender, expected) in [
+        (
+            "a@b.",
+            "504 5.5.2 <a@b.>: Sender address rejected: need fully-qualified address",
+        ),
+        ("a@b.c.", "DUNNO"),
+        ("a@[1.2.3.4]", "DUNNO"),
+        ("a@1.2.3.4", "DUNNO"),
+    ] {
+        assert_eq!(
+            rcpt(&mut p, &c.clone().sender(sender), "x@example.com"),
+            expected,
+            "MAIL FROM:<{sender}>"
+        );
+    }
 }
 
 #[test]
