@@ -425,3 +425,39 @@ fn helo_list_is_skipped_without_helo() {
         "554 5.7.1 <h.example>: Helo command rejected: Access denied"
     );
 }
+
+#[test]
+fn etrn_runs_the_delayed_client_and_helo_lists_first() {
+    let host = TestHost::new().install();
+    host.table("hash:c", "192.0.2.66", "REJECT");
+    let mut p = start(vec![
+        (
+            "smtpd_client_restrictions",
+            "check_client_access hash:c".into(),
+        ),
+        ("smtpd_etrn_restrictions", "permit".into()),
+    ]);
+    let bad = ctx(Stage::Etrn)
+        .client("192.0.2.66", "unknown")
+        .helo("h.example");
+    assert_eq!(
+        line(&p.etrn(&bad, "example.com")),
+        "554 5.7.1 <unknown[192.0.2.66]>: Client host rejected: Access denied"
+    );
+    let good = ctx(Stage::Etrn)
+        .client("192.0.2.1", "unknown")
+        .helo("h.example");
+    assert_eq!(line(&p.etrn(&good, "example.com")), "OK");
+}
+
+#[test]
+fn a_broken_mynetworks_table_defers_instead_of_relaying() {
+    let host = TestHost::new().install();
+    host.table_unavailable("cidr:/etc/postfix/nets");
+    let mut p = start(vec![("mynetworks", "cidr:/etc/postfix/nets".into())]);
+    let c = ctx(Stage::Rcpt).client("198.51.100.4", "unknown");
+    assert_eq!(
+        rcpt(&mut p, &c, "x@remote.test"),
+        "451 4.3.0 <unknown[198.51.100.4]>: Temporary lookup failure"
+    );
+}
