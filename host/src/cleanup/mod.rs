@@ -1,2 +1,213 @@
 //! cleanup: where a message is shaped once on its way into the queue: header
-//! and body check actions applied, missing headers added, addresses rewritten.
+//! and body check actions applied, missing headers added, the Received
+//! header stamped, recipients redirected or copied — then handed to the
+//! queue, and only a durable enqueue becomes `250`.
+//!
+//! Files: `headers` (split and rebuild the message), `scan` (run the content
+//! plugins and apply their actions), `stamp` (Received, Date, Message-ID).
+
+pub mod headers;
+pub mod scan;
+pub mod stamp;
+
+use crate::queue::{NewMessage, NewRecipient, Queue, QueueError};
+use crate::smtpd::reply::Reply;
+use crate::stages::{Context, StageRunner, Verdict};
+use headers::{HeaderLine, Message};
+use std::time::SystemTime;
+
+/// Actions a stage asked for that shape the message rather than refuse it
+/// (access(5) / header_checks(5) DISCARD, HOLD, REDIRECT, BCC, FILTER).
+#[derive(Debug, Clone, Default)]
+pub struct Actions {
+    pub discard: Option<String>,
+    pub hold: Option<String>,
+    pub redirect: Option<String>,
+    pub bcc: Vec<String>,
+    pub filter: Option<String>,
+}
+
+impl Actions {
+    /// Record a non-refusing verdict; returns true when it was one of these.
+    pub fn absorb(&mut self, v: &Verdict) -> bool {
+        match v {
+            Verdict::Discard(t) => self.discard = Some(t.clone().unwrap_or_default()),
+            Verdict::Hold(t) => self.hold = Some(t.clone().unwrap_or_default()),
+            Verdict::Redirect(a) => self.redirect = Some(a.clone()),
+            Verdict::Bcc(a) => self.bcc.push(a.clone()),
+            Verdict::Filter(f) => self.filter = Some(f.clone()),
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// One message from smtpd.
+pub struct Request {
+    /// Context at end-of-message (envelope complete, queue id set).
+    pub ctx: Context,
+    /// Header + body, CRLF line ends, already dot-unstuffed.
+    pub data: Vec<u8>,
+    /// Actions decided at the SMTP stages.
+    pub actions: Actions,
+    /// The client is in `local_header_rewrite_clients`.
+    pub rewrite_headers: bool,
+    pub myhostname: String,
+    pub mail_name: String,
+    /// `name[addr]` for log lines.
+    pub client: String,
+    /// `from=<..> to=<..> proto=.. helo=<..>` for log lines.
+    pub log_suffix: String,
+}
+
+/// How the message left cleanup.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Durably queued under this id.
+    Queued(String),
+    /// Accepted and thrown away (DISCARD); the id is the one it would have had.
+    Discarded(String),
+    /// Not accepted: reject, defer, or a queue failure.
+    Refused(Reply),
+}
+
+/// Shape the message, run content inspection, enqueue.
+pub async fn cleanup(req: Request, runner: &StageRunner, queue: &Queue) -> Outcome {
+    let now = SystemTime::now();
+    let queue_id = req
+        .ctx
+        .envelope
+        .queue_id
+        .clone()
+        .unwrap_or_else(|| queue.new_id());
+    let mut ctx = req.ctx.clone();
+    ctx.envelope.queue_id = Some(queue_id.clone());
+    let mut msg = Message::parse(&req.data);
+    let mut actions = req.actions.clone();
+
+    let log = scan::LogCtx {
+        queue_id: &queue_id,
+        client: &req.client,
+        suffix: &req.log_suffix,
+    };
+    if let Err(r) = scan::run(runner, &ctx, &mut msg, &mut actions, &log).await {
+        return Outcome::Refused(r);
+    }
+
+    if req.rewrite_headers {
+        if !msg.has("Message-ID") {
+            msg.headers.push(HeaderLine::from_text(&format!(
+                "Message-Id: <{}.{}@{}>",
+                stamp::compact_date(now),
+                queue_id,
+                req.myhostname
+            )));
+        }
+        if !msg.has("Date") {
+            msg.headers.push(HeaderLine::from_text(&format!(
+                "Date: {}",
+                stamp::rfc5322_date(now)
+            )));
+        }
+        if !msg.has("From") {
+            let sender = ctx
+                .envelope
+                .sender
+                .as_ref()
+                .map(|s| s.address.clone())
+                .unwrap_or_default();
+            let from = if sender.is_empty() {
+                format!("MAILER-DAEMON@{}", req.myhostname)
+            } else {
+                sender
+            };
+            msg.headers
+                .push(HeaderLine::from_text(&format!("From: {from}")));
+        }
+    }
+    let received = stamp::received(&ctx, &req.myhostname, &req.mail_name, &queue_id, now);
+    msg.headers.insert(0, HeaderLine::from_text(&received));
+
+    if let Some(text) = &actions.discard {
+        tracing::info!(
+            "{queue_id}: discard: END-OF-MESSAGE from {}: {text}; {}",
+            req.client,
+            req.log_suffix
+        );
+        return Outcome::Discarded(queue_id);
+    }
+
+    let mut recipients: Vec<NewRecipient> = match &actions.redirect {
+        Some(to) => vec![NewRecipient {
+            address: to.clone(),
+            original: to.clone(),
+        }],
+        None => ctx
+            .envelope
+            .recipients
+            .iter()
+            .map(|r| NewRecipient {
+                address: r.address.clone(),
+                original: r.address.clone(),
+            })
+            .collect(),
+    };
+    for b in &actions.bcc {
+        if !recipients.iter().any(|r| &r.address == b) {
+            recipients.push(NewRecipient {
+                address: b.clone(),
+                original: b.clone(),
+            });
+        }
+    }
+    if let Some(id) = msg
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("Message-ID"))
+    {
+        tracing::info!(
+            "{queue_id}: message-id={}",
+            String::from_utf8_lossy(&id.value()).trim()
+        );
+    }
+    let data = msg.to_bytes();
+    let size = data.len();
+    let nrcpt = recipients.len();
+    let sender = ctx
+        .envelope
+        .sender
+        .as_ref()
+        .map(|s| s.address.clone())
+        .unwrap_or_default();
+    let new = NewMessage {
+        queue_id: queue_id.clone(),
+        sender: sender.clone(),
+        recipients,
+        data,
+        arrival: now,
+        hold: actions.hold.is_some(),
+        filter: actions.filter.clone(),
+        client: req.client.clone(),
+    };
+    match queue.enqueue(new).await {
+        Ok(()) => {
+            tracing::info!(
+                "{queue_id}: from=<{sender}>, size={size}, nrcpt={nrcpt} (queue {})",
+                if actions.hold.is_some() {
+                    "hold"
+                } else {
+                    "active"
+                }
+            );
+            Outcome::Queued(queue_id)
+        }
+        Err(QueueError::NoSpace) => {
+            tracing::warn!("{queue_id}: queue file write error: insufficient system storage");
+            Outcome::Refused(Reply::new(452, "4.3.1", "Insufficient system storage"))
+        }
+        Err(e) => {
+            tracing::warn!("{queue_id}: {e}");
+            Outcome::Refused(Reply::new(451, "4.3.0", "Error: queue file write error"))
+        }
+    }
+}
