@@ -96,3 +96,6 @@ impl Shared {
             })
     }
 }
+
+#[cfg(test)]
+mod tests;
