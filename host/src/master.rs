@@ -167,12 +167,22 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
     let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
+    // The control socket may go away (or never have served); then only
+    // signals drive us.
+    let mut events_open = true;
     loop {
         let reload = tokio::select! {
             _ = term.recv() => false,
             _ = int.recv() => false,
             _ = hup.recv() => true,
-            e = events.recv() => matches!(e, Some(ControlEvent::Reload)),
+            e = events.recv(), if events_open => match e {
+                Some(ControlEvent::Reload) => true,
+                Some(ControlEvent::Stop) => false,
+                None => {
+                    events_open = false;
+                    continue;
+                }
+            },
         };
         if !reload {
             break;
@@ -245,6 +255,7 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_ansi(false)
         .with_writer(std::io::stderr)
         .try_init();
 }
