@@ -141,7 +141,8 @@ impl Session {
             .queue_id
             .clone()
             .unwrap_or_else(|| "NOQUEUE".into());
-        let action = if r.code >= 500 { "reject" } else { "reject" };
+        // Postfix logs 4xx and 5xx refusals alike as "reject".
+        let action = "reject";
         tracing::info!(
             "{qid}: {action}: {what} from {}: {}; {}",
             self.client(),
