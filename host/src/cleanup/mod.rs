@@ -211,3 +211,110 @@ pub async fn cleanup(req: Request, runner: &StageRunner, queue: &Queue) -> Outco
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::{Address, Envelope, Session, Stage};
+
+    fn spool(name: &str) -> std::path::PathBuf {
+        let d = std::env::temp_dir().join(format!("mta-cleanup-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        d
+    }
+
+    fn request(actions: Actions) -> Request {
+        let addr = |a: &str| Address {
+            address: a.into(),
+            params: vec![],
+        };
+        Request {
+            ctx: Context {
+                stage: Stage::EndOfMessage,
+                session: Session {
+                    client_address: "192.0.2.1".into(),
+                    client_name: "unknown".into(),
+                    helo_name: Some("h.example".into()),
+                    protocol: "ESMTP".into(),
+                    ..Default::default()
+                },
+                envelope: Envelope {
+                    sender: Some(addr("a@x.example")),
+                    recipients: vec![addr("b@y.example")],
+                    queue_id: Some("QID1".into()),
+                    size: None,
+                },
+            },
+            data: b"Subject: s\r\n\r\nbody\r\n".to_vec(),
+            actions,
+            rewrite_headers: false,
+            myhostname: "mx.example".into(),
+            mail_name: "mta".into(),
+            client: "unknown[192.0.2.1]".into(),
+            log_suffix: "from=<a@x.example> to=<b@y.example> proto=ESMTP helo=<h.example>".into(),
+        }
+    }
+
+    fn files(dir: &std::path::Path) -> Vec<String> {
+        std::fs::read_dir(dir.join("incoming"))
+            .map(|rd| {
+                rd.flatten()
+                    .map(|e| {
+                        String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default())
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn discard_accepts_but_queues_nothing() {
+        let sp = spool("discard");
+        let q = Queue::open(&sp).unwrap();
+        let a = Actions {
+            discard: Some("spam".into()),
+            ..Default::default()
+        };
+        let out = cleanup(request(a), &StageRunner::empty(), &q).await;
+        assert_eq!(out, Outcome::Discarded("QID1".into()));
+        assert!(files(&sp).is_empty());
+    }
+
+    #[tokio::test]
+    async fn redirect_bcc_hold_filter_shape_the_queued_message() {
+        let sp = spool("redirect");
+        let q = Queue::open(&sp).unwrap();
+        let a = Actions {
+            redirect: Some("trap@z.example".into()),
+            bcc: vec!["copy@z.example".into()],
+            hold: Some(String::new()),
+            filter: Some("smtp:[127.0.0.1]:10025".into()),
+            ..Default::default()
+        };
+        let out = cleanup(request(a), &StageRunner::empty(), &q).await;
+        assert_eq!(out, Outcome::Queued("QID1".into()));
+        let f = files(&sp);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].starts_with(
+                "X-Envelope-From: <a@x.example>\r\nX-Envelope-To: <trap@z.example>\r\nX-Envelope-To: <copy@z.example>\r\nX-Queue: hold\r\nX-Filter: smtp:[127.0.0.1]:10025\r\n"
+            ),
+            "{}",
+            f[0]
+        );
+        assert!(f[0].contains("Received: from h.example (unknown [192.0.2.1])\r\n\tby mx.example (mta) with ESMTP id QID1\r\n\tfor <b@y.example>; "), "{}", f[0]);
+    }
+
+    #[tokio::test]
+    async fn failed_enqueue_answers_451() {
+        let sp = spool("fail");
+        let q = Queue::open(&sp).unwrap();
+        std::fs::remove_dir_all(sp.join("incoming")).unwrap();
+        let out = cleanup(request(Actions::default()), &StageRunner::empty(), &q).await;
+        assert_eq!(
+            out,
+            Outcome::Refused(Reply::new(451, "4.3.0", "Error: queue file write error"))
+        );
+    }
+}
