@@ -615,3 +615,113 @@ async fn encrypt_level_requires_starttls() {
     assert!(text.contains("(using TLSv1.3 with cipher TLS13_"), "{text}");
     assert!(text.contains("with ESMTPS id"), "{text}");
 }
+
+/// Log lines of one test: a subscriber set as the thread's default (the
+/// current-thread test runtime runs the session on this thread).
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn install(&self) -> tracing::subscriber::DefaultGuard {
+        let me = self.clone();
+        let sub = tracing_subscriber::fmt()
+            .with_writer(move || me.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .finish();
+        tracing::subscriber::set_default(sub)
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).to_string()
+    }
+}
+
+#[tokio::test]
+async fn postfix_log_lines() {
+    let logs = Captured::default();
+    let _g = logs.install();
+    let sp = spool("logs");
+    let mut c = start(&sp, &[]).await;
+    // HELO and MAIL in one packet: pipelining without EHLO is improper.
+    c.send(b"HELO h.example\r\nMAIL FROM:<a@x.example>\r\n")
+        .await;
+    c.reply().await;
+    c.reply().await;
+    assert_eq!(c.cmd("RCPT TO:<b@y.example>").await, "250 2.1.5 Ok\r\n");
+    c.cmd("DATA").await;
+    c.send(b"part").await;
+    let Client { rd, wr, task, .. } = c;
+    drop((rd, wr));
+    task.await.unwrap();
+    let t = logs.text();
+    assert!(t.contains("connect from unknown[192.0.2.7]"), "{t}");
+    assert!(
+        t.contains("improper command pipelining after HELO from unknown[192.0.2.7]"),
+        "{t}"
+    );
+    assert!(t.contains(": client=unknown[192.0.2.7]"), "{t}");
+    assert!(
+        t.contains("lost connection after DATA (0 bytes) from unknown[192.0.2.7]"),
+        "{t}"
+    );
+    assert!(t.contains("disconnect from unknown[192.0.2.7]"), "{t}");
+}
+
+#[tokio::test]
+async fn reject_log_line_is_postfix_format() {
+    let logs = Captured::default();
+    let _g = logs.install();
+    let sp = spool("rejectlog");
+    let c = config(&sp, &[]);
+    let shared = Arc::new(
+        Shared::new(
+            "t",
+            &c,
+            Arc::new(StageRunner::empty()),
+            Queue::open(&sp).unwrap(),
+            None,
+            None,
+        )
+        .unwrap(),
+    );
+    let (_a, b) = tokio::io::duplex(64);
+    let (_tx, rx) = watch::channel(false);
+    let mut f = super::facts::initial(
+        "t".into(),
+        "192.0.2.7:1".parse().unwrap(),
+        "127.0.0.1:25".parse().unwrap(),
+        "t",
+    );
+    f.client_name = "client.example".into();
+    f.helo_name = Some("h.example".into());
+    f.protocol = "ESMTP".into();
+    let mut s = Session::new(shared, Box::new(b), f, rx);
+    s.txn.sender = Some(crate::stages::Address {
+        address: "a@b.example".into(),
+        params: vec![],
+    });
+    let r = super::reply::refusal(&crate::stages::Verdict::Reject(crate::stages::Reply {
+        code: None,
+        enhanced: None,
+        text: Some("<x@y.example>: Relay access denied".into()),
+    }))
+    .unwrap();
+    s.refuse("RCPT", r, Some("x@y.example")).await;
+    let t = logs.text();
+    assert!(
+        t.contains("NOQUEUE: reject: RCPT from client.example[192.0.2.7]: 554 5.7.1 <x@y.example>: Relay access denied; from=<a@b.example> to=<x@y.example> proto=ESMTP helo=<h.example>"),
+        "{t}"
+    );
+    assert_eq!(s.error_count, 1);
+}
