@@ -725,3 +725,24 @@ async fn reject_log_line_is_postfix_format() {
     );
     assert_eq!(s.error_count, 1);
 }
+
+/// NUL bytes and 8-bit data in the content are carried, not choked on; an
+/// over-long line is kept whole, and a dot that happens to start the second
+/// piece of a long line is data, not dot-stuffing.
+#[tokio::test]
+async fn nul_and_long_lines_in_content() {
+    let sp = spool("nul");
+    let mut c = start(&sp, &[]).await;
+    c.cmd("EHLO c").await;
+    c.cmd("MAIL FROM:<a@x.example>").await;
+    c.cmd("RCPT TO:<b@y.example>").await;
+    c.cmd("DATA").await;
+    let long = format!("{}..b", "a".repeat(2047));
+    c.send(format!("Subject: n\r\n\r\nnul\0here \u{e9}\r\n{long}\r\n.\r\n").as_bytes()).await;
+    let r = c.reply().await;
+    assert!(r.starts_with("250 2.0.0 Ok: queued as "), "{r}");
+    let f = queued(&sp);
+    let text = String::from_utf8_lossy(&f[0]).to_string();
+    assert!(text.contains("nul\0here \u{e9}\r\n"), "{text:?}");
+    assert!(text.ends_with(&format!("\r\n{long}\r\n")), "long line altered");
+}
