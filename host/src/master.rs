@@ -84,7 +84,9 @@ async fn build_shared(
     let runner = StageRunner::load(&svc.sandbox, &eff, &svc.tables, &svc.resolver, &svc.dns)
         .await
         .with_context(|| format!("loading plugins for listener {}", l.service))?;
-    Shared::new(
+    let maps = crate::cleanup::rewrite::Maps::from_config(&eff, &svc.tables)
+        .with_context(|| format!("address rewriting maps for listener {}", l.service))?;
+    Ok(Shared::new(
         &l.service,
         &eff,
         Arc::new(runner),
@@ -92,7 +94,8 @@ async fn build_shared(
         Some(svc.dns.clone()),
         Some(qmgr.clone()),
     )
-    .with_context(|| format!("listener {}", l.service))
+    .with_context(|| format!("listener {}", l.service))?
+    .with_maps(maps))
 }
 
 fn services(config: &Config) -> anyhow::Result<Services> {

@@ -7,6 +7,7 @@
 //! plugins and apply their actions), `stamp` (Received, Date, Message-ID).
 
 pub mod headers;
+pub mod rewrite;
 pub mod scan;
 pub mod stamp;
 
@@ -72,7 +73,12 @@ pub enum Outcome {
 }
 
 /// Shape the message, run content inspection, enqueue.
-pub async fn cleanup(req: Request, runner: &StageRunner, queue: &Queue) -> Outcome {
+pub async fn cleanup(
+    req: Request,
+    runner: &StageRunner,
+    queue: &Queue,
+    maps: &rewrite::Maps,
+) -> Outcome {
     let now = SystemTime::now();
     let queue_id = req
         .ctx
@@ -137,27 +143,33 @@ pub async fn cleanup(req: Request, runner: &StageRunner, queue: &Queue) -> Outco
         return Outcome::Discarded(queue_id);
     }
 
-    let mut recipients: Vec<NewRecipient> = match &actions.redirect {
-        Some(to) => vec![NewRecipient {
-            address: to.clone(),
-            original: to.clone(),
-        }],
+    // Envelope rewriting, for every client: canonical, virtual, masquerade.
+    let rewrite = |what: &str, e: String| {
+        tracing::warn!("{queue_id}: {what}: {e}");
+        Outcome::Refused(Reply::new(451, "4.3.0", "Error: address rewriting failed"))
+    };
+    let wanted: Vec<String> = match &actions.redirect {
+        Some(to) => vec![to.clone()],
         None => ctx
             .envelope
             .recipients
             .iter()
-            .map(|r| NewRecipient {
-                address: r.address.clone(),
-                original: r.address.clone(),
-            })
+            .map(|r| r.address.clone())
             .collect(),
     };
-    for b in &actions.bcc {
-        if !recipients.iter().any(|r| &r.address == b) {
-            recipients.push(NewRecipient {
-                address: b.clone(),
-                original: b.clone(),
-            });
+    let mut recipients: Vec<NewRecipient> = Vec::new();
+    for orig in wanted.iter().chain(actions.bcc.iter()) {
+        let expanded = match maps.recipient(orig) {
+            Ok(x) => x,
+            Err(e) => return rewrite("recipient", e),
+        };
+        for address in expanded {
+            if !recipients.iter().any(|r| r.address == address) {
+                recipients.push(NewRecipient {
+                    address,
+                    original: orig.clone(),
+                });
+            }
         }
     }
     if let Some(id) = msg
@@ -179,6 +191,10 @@ pub async fn cleanup(req: Request, runner: &StageRunner, queue: &Queue) -> Outco
         .as_ref()
         .map(|s| s.address.clone())
         .unwrap_or_default();
+    let sender = match maps.sender(&sender) {
+        Ok(s) => s,
+        Err(e) => return rewrite("sender", e),
+    };
     let new = NewMessage {
         queue_id: queue_id.clone(),
         sender: sender.clone(),
@@ -276,7 +292,13 @@ mod tests {
             discard: Some("spam".into()),
             ..Default::default()
         };
-        let out = cleanup(request(a), &StageRunner::empty(), &q).await;
+        let out = cleanup(
+            request(a),
+            &StageRunner::empty(),
+            &q,
+            &rewrite::Maps::default(),
+        )
+        .await;
         assert_eq!(out, Outcome::Discarded("QID1".into()));
         assert!(files(&sp).is_empty());
     }
@@ -292,7 +314,13 @@ mod tests {
             filter: Some("smtp:[127.0.0.1]:10025".into()),
             ..Default::default()
         };
-        let out = cleanup(request(a), &StageRunner::empty(), &q).await;
+        let out = cleanup(
+            request(a),
+            &StageRunner::empty(),
+            &q,
+            &rewrite::Maps::default(),
+        )
+        .await;
         assert_eq!(out, Outcome::Queued("QID1".into()));
         let f = files(&sp);
         assert_eq!(f.len(), 1);
@@ -311,10 +339,53 @@ mod tests {
         let sp = spool("fail");
         let q = Queue::open(&sp).unwrap();
         std::fs::remove_dir_all(sp.join("incoming")).unwrap();
-        let out = cleanup(request(Actions::default()), &StageRunner::empty(), &q).await;
+        let out = cleanup(
+            request(Actions::default()),
+            &StageRunner::empty(),
+            &q,
+            &rewrite::Maps::default(),
+        )
+        .await;
         assert_eq!(
             out,
             Outcome::Refused(Reply::new(451, "4.3.0", "Error: queue file write error"))
+        );
+    }
+
+    #[derive(Debug)]
+    struct Alias;
+
+    impl crate::tables::Table for Alias {
+        fn name(&self) -> &str {
+            "test:alias"
+        }
+        fn get(&self, key: &str) -> Result<Option<String>, crate::tables::TableError> {
+            Ok((key == "b@y.example").then(|| "c@y.example, d@y.example".to_string()))
+        }
+    }
+
+    #[tokio::test]
+    async fn envelope_rewritten_for_every_client() {
+        let sp = spool("virtual");
+        let q = Queue::open(&sp).unwrap();
+        let maps = rewrite::Maps {
+            virtual_alias: vec![std::sync::Arc::new(Alias)],
+            masquerade_domains: vec!["x.example".into()],
+            recursion_limit: 10,
+            expansion_limit: 10,
+            ..Default::default()
+        };
+        let mut req = request(Actions::default());
+        req.ctx.envelope.sender.as_mut().unwrap().address = "a@host.x.example".into();
+        let out = cleanup(req, &StageRunner::empty(), &q, &maps).await;
+        assert_eq!(out, Outcome::Queued("QID1".into()));
+        let f = files(&sp);
+        assert!(
+            f[0].starts_with(
+                "X-Envelope-From: <a@x.example>\r\nX-Envelope-To: <c@y.example>\r\nX-Envelope-To: <d@y.example>\r\n"
+            ),
+            "{}",
+            f[0]
         );
     }
 }

@@ -67,7 +67,13 @@ impl Session {
             client: self.client(),
             log_suffix: self.log_suffix(first.as_deref()),
         };
-        let outcome = cleanup::cleanup(req, &self.shared.runner, &self.shared.queue).await;
+        let outcome = cleanup::cleanup(
+            req,
+            &self.shared.runner,
+            &self.shared.queue,
+            &self.shared.maps,
+        )
+        .await;
         let r = match outcome {
             Outcome::Queued(id) => Reply::new(250, "2.0.0", format!("Ok: queued as {id}")),
             Outcome::Discarded(id) => Reply::new(250, "2.0.0", format!("Ok: queued as {id}")),

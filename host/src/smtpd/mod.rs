@@ -48,6 +48,8 @@ pub struct Shared {
     pub tls: Option<tokio_rustls::TlsAcceptor>,
     /// For ETRN.
     pub qmgr: Option<Arc<Qmgr>>,
+    /// cleanup's canonical/virtual/masquerade maps.
+    pub maps: Arc<crate::cleanup::rewrite::Maps>,
 }
 
 impl Shared {
@@ -67,6 +69,7 @@ impl Shared {
             &limits.tls_key_file,
         )?;
         Ok(Shared {
+            maps: Arc::new(crate::cleanup::rewrite::Maps::default()),
             listener: listener.to_string(),
             limits,
             runner,
@@ -75,6 +78,13 @@ impl Shared {
             tls,
             qmgr,
         })
+    }
+
+    /// Use these address rewriting maps (opened by the daemon from the
+    /// listener's tables).
+    pub fn with_maps(mut self, maps: crate::cleanup::rewrite::Maps) -> Shared {
+        self.maps = Arc::new(maps);
+        self
     }
 
     /// `local_header_rewrite_clients`: whether cleanup may add missing

@@ -738,11 +738,15 @@ async fn nul_and_long_lines_in_content() {
     c.cmd("RCPT TO:<b@y.example>").await;
     c.cmd("DATA").await;
     let long = format!("{}..b", "a".repeat(2047));
-    c.send(format!("Subject: n\r\n\r\nnul\0here \u{e9}\r\n{long}\r\n.\r\n").as_bytes()).await;
+    c.send(format!("Subject: n\r\n\r\nnul\0here \u{e9}\r\n{long}\r\n.\r\n").as_bytes())
+        .await;
     let r = c.reply().await;
     assert!(r.starts_with("250 2.0.0 Ok: queued as "), "{r}");
     let f = queued(&sp);
     let text = String::from_utf8_lossy(&f[0]).to_string();
     assert!(text.contains("nul\0here \u{e9}\r\n"), "{text:?}");
-    assert!(text.ends_with(&format!("\r\n{long}\r\n")), "long line altered");
+    assert!(
+        text.ends_with(&format!("\r\n{long}\r\n")),
+        "long line altered"
+    );
 }
