@@ -90,7 +90,8 @@ impl Session {
             if self.error_count > self.limits().soft_error_limit
                 && !self.limits().error_sleep_time.is_zero()
             {
-                let _ = self.conn.flush().await;
+                let t = self.limits().timeout;
+                let _ = tokio::time::timeout(t, self.conn.flush()).await;
                 tokio::time::sleep(self.limits().error_sleep_time).await;
             }
         }
@@ -216,7 +217,9 @@ impl Session {
                 Next::Close => break,
             }
         }
-        self.conn.shutdown().await;
+        // A client that stopped reading must not hold the session forever.
+        let t = self.limits().timeout;
+        let _ = tokio::time::timeout(t, self.conn.shutdown()).await;
         tracing::info!("disconnect from {}", self.client());
     }
 

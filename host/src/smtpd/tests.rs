@@ -750,3 +750,28 @@ async fn nul_and_long_lines_in_content() {
         "long line altered"
     );
 }
+
+/// A client that pipelines commands and never reads our replies cannot hold
+/// a session past `smtpd_timeout`.
+#[tokio::test]
+async fn client_that_never_reads_is_dropped() {
+    let sp = spool("noread");
+    let c = config(&sp, &[("smtpd_timeout", "1s")]);
+    let shared = Arc::new(
+        Shared::new("t", &c, Arc::new(StageRunner::empty()), Queue::open(&sp).unwrap(), None, None).unwrap(),
+    );
+    let (a, b) = tokio::io::duplex(256);
+    let (_tx, rx) = watch::channel(false);
+    let f = super::facts::initial("t".into(), "192.0.2.7:1".parse().unwrap(), "127.0.0.1:25".parse().unwrap(), "t");
+    let task = tokio::spawn(Session::new(shared, Box::new(b), f, rx).run());
+    let (_r, mut w) = tokio::io::split(a);
+    let writer = tokio::spawn(async move {
+        let noops = "NOOP\r\n".repeat(10_000);
+        let _ = w.write_all(noops.as_bytes()).await;
+    });
+    tokio::time::timeout(Duration::from_secs(20), task)
+        .await
+        .expect("session ended within smtpd_timeout bounds")
+        .expect("no panic");
+    writer.abort();
+}

@@ -72,7 +72,8 @@ impl Session {
         }
         self.conn
             .queue(&Reply::new(220, "2.0.0", "Ready to start TLS").to_wire());
-        if self.conn.flush().await.is_err() {
+        let t = self.limits().timeout;
+        if !matches!(tokio::time::timeout(t, self.conn.flush()).await, Ok(Ok(()))) {
             return Next::Close;
         }
         // Anything pipelined after STARTTLS arrived in plaintext and must not
