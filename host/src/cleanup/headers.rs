@@ -58,6 +58,8 @@ impl HeaderLine {
 pub struct Message {
     pub headers: Vec<HeaderLine>,
     pub body: Vec<Vec<u8>>,
+    /// A header was longer than the limit and was cut.
+    pub truncated: bool,
 }
 
 fn header_name(line: &[u8]) -> Option<&str> {
@@ -73,6 +75,13 @@ impl Message {
     /// Split CRLF text. Headers end at the first empty line, or at the first
     /// line that is neither a header nor a continuation (that line is body).
     pub fn parse(data: &[u8]) -> Message {
+        Message::parse_limited(data, usize::MAX)
+    }
+
+    /// As `parse`, keeping at most `header_size_limit` bytes of any one
+    /// logical header (Postfix: "the excess is discarded"); the result says
+    /// whether anything was cut.
+    pub fn parse_limited(data: &[u8], header_size_limit: usize) -> Message {
         let mut lines: Vec<&[u8]> = data
             .split(|&b| b == b'\n')
             .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
@@ -90,17 +99,23 @@ impl Message {
             }
             if (line[0] == b' ' || line[0] == b'\t') && !m.headers.is_empty() {
                 if let Some(h) = m.headers.last_mut() {
-                    h.raw.extend_from_slice(b"\r\n");
-                    h.raw.extend_from_slice(line);
+                    if h.raw.len() + 2 + line.len() <= header_size_limit {
+                        h.raw.extend_from_slice(b"\r\n");
+                        h.raw.extend_from_slice(line);
+                    } else {
+                        m.truncated = true;
+                    }
                 }
                 i += 1;
                 continue;
             }
             match header_name(line) {
                 Some(name) => {
+                    let keep = line.len().min(header_size_limit);
+                    m.truncated |= keep < line.len();
                     m.headers.push(HeaderLine {
                         name: name.to_string(),
-                        raw: line.to_vec(),
+                        raw: line[..keep].to_vec(),
                     });
                     i += 1;
                 }
@@ -148,6 +163,10 @@ mod tests {
             m.to_bytes(),
             b"Subject: a\r\n b\r\nFrom: x\r\n\r\nbody\r\n.\r\n"
         );
+        let m = Message::parse_limited(b"Subject: 0123456789\r\n more\r\nTo: x\r\n\r\nb\r\n", 12);
+        assert!(m.truncated);
+        assert_eq!(m.headers[0].raw, b"Subject: 012");
+        assert_eq!(m.headers[1].raw, b"To: x");
         let m = Message::parse(b"no header here\r\n");
         assert!(m.headers.is_empty());
         assert_eq!(m.body.len(), 1);

@@ -59,6 +59,8 @@ pub struct Request {
     pub client: String,
     /// `from=<..> to=<..> proto=.. helo=<..>` for log lines.
     pub log_suffix: String,
+    /// `header_size_limit`: the most bytes kept of one logical header.
+    pub header_size_limit: usize,
 }
 
 /// How the message left cleanup.
@@ -88,7 +90,10 @@ pub async fn cleanup(
         .unwrap_or_else(|| queue.new_id());
     let mut ctx = req.ctx.clone();
     ctx.envelope.queue_id = Some(queue_id.clone());
-    let mut msg = Message::parse(&req.data);
+    let mut msg = Message::parse_limited(&req.data, req.header_size_limit);
+    if msg.truncated {
+        tracing::warn!("{queue_id}: message header length exceeds header_size_limit ({}) from {}; excess discarded", req.header_size_limit, req.client);
+    }
     let mut actions = req.actions.clone();
 
     let log = scan::LogCtx {
@@ -268,6 +273,7 @@ mod tests {
             mail_name: "mta".into(),
             client: "unknown[192.0.2.1]".into(),
             log_suffix: "from=<a@x.example> to=<b@y.example> proto=ESMTP helo=<h.example>".into(),
+            header_size_limit: 102_400,
         }
     }
 

@@ -66,6 +66,7 @@ impl Session {
             mail_name: self.limits().mail_name.clone(),
             client: self.client(),
             log_suffix: self.log_suffix(first.as_deref()),
+            header_size_limit: self.limits().header_size_limit,
         };
         let outcome = cleanup::cleanup(
             req,

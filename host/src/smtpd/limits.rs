@@ -44,6 +44,8 @@ pub struct Limits {
     pub tls_key_file: String,
     /// `local_header_rewrite_clients` (which clients get missing headers added).
     pub local_header_rewrite_clients: Vec<String>,
+    /// `header_size_limit`: the most bytes kept of one logical header.
+    pub header_size_limit: usize,
     /// `mail_name`, for the banner and Received header.
     pub mail_name: String,
 }
@@ -168,6 +170,7 @@ impl Limits {
                     l
                 }
             },
+            header_size_limit: u64_or(c, "header_size_limit", 102_400).max(100) as usize,
             mail_name,
             myhostname,
         }

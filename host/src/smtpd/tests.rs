@@ -758,11 +758,24 @@ async fn client_that_never_reads_is_dropped() {
     let sp = spool("noread");
     let c = config(&sp, &[("smtpd_timeout", "1s")]);
     let shared = Arc::new(
-        Shared::new("t", &c, Arc::new(StageRunner::empty()), Queue::open(&sp).unwrap(), None, None).unwrap(),
+        Shared::new(
+            "t",
+            &c,
+            Arc::new(StageRunner::empty()),
+            Queue::open(&sp).unwrap(),
+            None,
+            None,
+        )
+        .unwrap(),
     );
     let (a, b) = tokio::io::duplex(256);
     let (_tx, rx) = watch::channel(false);
-    let f = super::facts::initial("t".into(), "192.0.2.7:1".parse().unwrap(), "127.0.0.1:25".parse().unwrap(), "t");
+    let f = super::facts::initial(
+        "t".into(),
+        "192.0.2.7:1".parse().unwrap(),
+        "127.0.0.1:25".parse().unwrap(),
+        "t",
+    );
     let task = tokio::spawn(Session::new(shared, Box::new(b), f, rx).run());
     let (_r, mut w) = tokio::io::split(a);
     let writer = tokio::spawn(async move {
