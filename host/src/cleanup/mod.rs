@@ -6,6 +6,7 @@
 //! Files: `headers` (split and rebuild the message), `scan` (run the content
 //! plugins and apply their actions), `stamp` (Received, Date, Message-ID).
 
+pub mod header_rewrite;
 pub mod headers;
 pub mod rewrite;
 pub mod scan;
@@ -106,6 +107,16 @@ pub async fn cleanup(
     }
 
     if req.rewrite_headers {
+        let origin = if maps.myorigin.is_empty() {
+            req.myhostname.clone()
+        } else {
+            maps.myorigin.clone()
+        };
+        for h in msg.headers.iter_mut() {
+            if let Some(new) = header_rewrite::rewrite(h, maps, &origin) {
+                *h = new;
+            }
+        }
         if !msg.has("Message-ID") {
             msg.headers.push(HeaderLine::from_text(&format!(
                 "Message-Id: <{}.{}@{}>",

@@ -28,6 +28,8 @@ pub struct Maps {
     pub local_domains: Vec<String>,
     pub recursion_limit: usize,
     pub expansion_limit: usize,
+    /// `myorigin`, appended to unqualified header addresses.
+    pub myorigin: String,
 }
 
 fn open_all(config: &Config, tables: &Tables, name: &str) -> anyhow::Result<Vec<Arc<dyn Table>>> {
@@ -63,7 +65,8 @@ impl Maps {
             }
         };
         let myhostname = get_or("myhostname", &crate::smtpd::limits::system_hostname());
-        let mut local_domains = vec![get_or("myorigin", &myhostname).to_ascii_lowercase()];
+        let myorigin = get_or("myorigin", &myhostname).to_ascii_lowercase();
+        let mut local_domains = vec![myorigin.clone()];
         let dest = config.get_list("mydestination");
         if dest.is_empty() {
             local_domains.push(myhostname.to_ascii_lowercase());
@@ -79,6 +82,7 @@ impl Maps {
             masquerade_domains: config.get_list("masquerade_domains"),
             masquerade_exceptions: config.get_list("masquerade_exceptions"),
             local_domains,
+            myorigin,
             recursion_limit: get_or("virtual_alias_recursion_limit", "1000")
                 .parse()
                 .unwrap_or(1000),
@@ -179,6 +183,19 @@ impl Maps {
             }
         }
         Ok(())
+    }
+
+    /// An address in a sender header (local clients only).
+    pub fn header_sender(&self, addr: &str) -> Result<String, String> {
+        self.sender(addr)
+    }
+
+    /// An address in a recipient header: canonical mapping and masquerading
+    /// (Postfix's default `masquerade_classes` includes header_recipient),
+    /// never virtual expansion.
+    pub fn header_recipient(&self, addr: &str) -> Result<String, String> {
+        let a = self.canonical(&self.recipient_canonical, addr)?;
+        Ok(self.masquerade(&a))
     }
 
     /// `user@host.sub.example.com` → `user@example.com` for the first
