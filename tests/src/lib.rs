@@ -15,7 +15,28 @@ use tokio::net::{TcpSocket, TcpStream};
 /// How long any wait in these tests may take before it is a failure.
 pub const DEADLINE: Duration = Duration::from_secs(60);
 
-/// The `mta` binary of this build (built once if missing).
+/// Newest modification time of any file under `dir`.
+fn newest(dir: &Path) -> std::time::SystemTime {
+    let mut t = std::time::UNIX_EPOCH;
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            let m = if p.is_dir() {
+                newest(&p)
+            } else {
+                e.metadata().and_then(|m| m.modified()).unwrap_or(t)
+            };
+            t = t.max(m);
+        }
+    }
+    t
+}
+
+/// The `mta` binary of this build. Built with `cargo build -p mta` when it
+/// is missing or older than the host sources (a plain `cargo test` does not
+/// build another package's binary; building it unconditionally would make
+/// cargo rebuild dependencies whose features differ between the two
+/// invocations, every time).
 pub fn mta_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
@@ -26,13 +47,18 @@ pub fn mta_bin() -> PathBuf {
         // target/debug/deps/<test> -> target/debug/mta
         let dir = exe.parent().and_then(Path::parent).expect("target dir");
         let bin = dir.join("mta");
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let st = Command::new(cargo)
-            .args(["build", "-p", "mta", "--bin", "mta"])
-            .status()
-            .expect("run cargo build -p mta");
-        assert!(st.success(), "cargo build -p mta failed");
-        assert!(bin.exists(), "{} missing after build", bin.display());
+        let host = Path::new(env!("CARGO_MANIFEST_DIR")).join("../host");
+        let built = bin.metadata().and_then(|m| m.modified()).ok();
+        let stale = built.is_none_or(|b| newest(&host) > b);
+        if stale {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let st = Command::new(cargo)
+                .args(["build", "-p", "mta", "--bin", "mta"])
+                .status()
+                .expect("run cargo build -p mta");
+            assert!(st.success(), "cargo build -p mta failed");
+        }
+        assert!(bin.exists(), "{} missing", bin.display());
         bin
     })
     .clone()
