@@ -247,6 +247,20 @@ pub struct Smtp {
 }
 
 impl Smtp {
+    /// Connect from `source` without reading the greeting.
+    pub async fn connect_raw(to: SocketAddr, source: &str) -> Smtp {
+        let sock = TcpSocket::new_v4().expect("socket");
+        sock.bind(SocketAddr::new(source.parse().expect("source ip"), 0))
+            .expect("bind source");
+        let s = tokio::time::timeout(DEADLINE, sock.connect(to))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        Smtp {
+            stream: TokioBufReader::new(s),
+        }
+    }
+
     /// Connect from `source` (e.g. "127.0.0.2") and read the greeting.
     pub async fn connect(to: SocketAddr, source: &str) -> (Smtp, String) {
         let sock = TcpSocket::new_v4().expect("socket");

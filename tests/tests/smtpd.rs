@@ -376,3 +376,31 @@ async fn sighup_reloads_without_dropping_sessions() {
         "250 2.1.0 Ok\r\n"
     );
 }
+
+#[tokio::test]
+async fn session_cap_queues_connections() {
+    let d = Daemon::start("cap", "default_process_limit = 1", &[]);
+    let (mut first, b1) = Smtp::connect(d.addr(), "127.0.0.17").await;
+    assert!(b1.starts_with("220 "));
+    // The second client is accepted by the kernel but waits for a slot:
+    // while the first talks, the second hears nothing.
+    let mut second = Smtp::connect_raw(d.addr(), "127.0.0.18").await;
+    for _ in 0..5 {
+        assert_eq!(first.cmd("NOOP").await, "250 2.0.0 Ok\r\n");
+    }
+    assert_eq!(first.cmd("QUIT").await, "221 2.0.0 Bye\r\n");
+    let b2 = second.reply().await;
+    assert!(b2.starts_with("220 "), "{b2}");
+    d.wait_for("connect from unknown[127.0.0.18]");
+    let out = d.output();
+    let gone = out
+        .find("disconnect from unknown[127.0.0.17]")
+        .expect("first disconnect logged");
+    let came = out
+        .find("connect from unknown[127.0.0.18]")
+        .expect("second connect logged");
+    assert!(
+        gone < came,
+        "second session started before the first ended:\n{out}"
+    );
+}
