@@ -45,8 +45,10 @@ pub struct Session {
     pub(super) junk_count: u32,
     /// The last command verb, for "lost connection after X" logs.
     pub(super) last_cmd: String,
-    /// A refusal from the connect stage, answered to every later command.
-    pub(super) connect_refusal: Option<Reply>,
+    /// The connect stage refused the client: it got that reply instead of
+    /// the greeting, and every command but QUIT now gets Postfix's
+    /// `503 5.7.0 Error: access denied for name[addr]`.
+    pub(super) access_denied: bool,
     pub(super) shutdown: watch::Receiver<bool>,
 }
 
@@ -67,7 +69,7 @@ impl Session {
             error_count: 0,
             junk_count: 0,
             last_cmd: "CONNECT".into(),
-            connect_refusal: None,
+            access_denied: false,
             shutdown,
         }
     }
@@ -198,13 +200,16 @@ impl Session {
                 self.client(),
                 r.to_log()
             );
-            self.connect_refusal = Some(r);
+            self.conn.queue(&r.to_wire());
+            self.error_count += 1;
+            self.access_denied = true;
+        } else {
+            let banner = format!(
+                "220 {}\r\n",
+                self.limits().banner.replace(['\r', '\n'], " ")
+            );
+            self.conn.queue(banner.as_bytes());
         }
-        let banner = format!(
-            "220 {}\r\n",
-            self.limits().banner.replace(['\r', '\n'], " ")
-        );
-        self.conn.queue(banner.as_bytes());
         loop {
             if self.error_count >= self.limits().hard_error_limit {
                 let r = self.reply_421("4.7.0", "Error: too many errors");
@@ -326,11 +331,14 @@ impl Session {
                 self.client()
             );
         }
-        if let Some(r) = self.connect_refusal.clone() {
-            if !matches!(verb.as_str(), "QUIT" | "RSET" | "NOOP" | "HELP") && known {
-                self.reply(r).await;
-                return Next::Continue;
-            }
+        if self.access_denied && verb != "QUIT" {
+            let r = Reply::new(
+                503,
+                "5.7.0",
+                format!("Error: access denied for {}", self.client()),
+            );
+            self.reply(r).await;
+            return Next::Continue;
         }
         match verb.as_str() {
             "HELO" => self.cmd_helo(&args, false).await,
