@@ -102,7 +102,9 @@ impl Session {
                 .replace('_', "."),
             cipher: c
                 .negotiated_cipher_suite()
-                .map(|s| format!("{:?}", s.suite()))
+                // IANA/OpenSSL TLS 1.3 names (TLS_AES_256_GCM_SHA384), as
+                // Postfix logs them; rustls prefixes them with TLS13_.
+                .map(|s| format!("{:?}", s.suite()).replace("TLS13_", "TLS_"))
                 .unwrap_or_default(),
             peer_subject: None,
             peer_verified: false,
