@@ -138,8 +138,11 @@ impl Limits {
                 b
             }
         };
+        // Postfix 3.9: `normalize` (default) and its alias `yes`; `reject`;
+        // `no` (legacy, which would also take `<LF>.<LF>` as end-of-data) is
+        // treated as `normalize` on purpose: only CRLF.CRLF ever ends DATA.
         let bare_newline = match get_or(c, "smtpd_forbid_bare_newline", "normalize").as_str() {
-            "reject" | "yes" => BareNewline::Reject,
+            "reject" => BareNewline::Reject,
             _ => BareNewline::Normalize,
         };
         let tls_level = match get_or(c, "smtpd_tls_security_level", "").as_str() {
