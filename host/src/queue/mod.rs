@@ -46,13 +46,16 @@ pub struct NewMessage {
 
 /// A handle on the queue; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Queue {}
+pub struct Queue {
+    /// TEMP queue shim (smtpd branch only): where `enqueue` writes files.
+    dir: std::path::PathBuf,
+}
 
 impl Queue {
     /// Open (creating if needed) the queue under `queue_directory`.
     pub fn open(dir: &Path) -> anyhow::Result<Queue> {
-        std::fs::create_dir_all(dir)?;
-        Ok(Queue {})
+        std::fs::create_dir_all(dir.join("incoming"))?;
+        Ok(Queue { dir: dir.to_path_buf() })
     }
 
     /// A new unique queue id (Postfix long-id style: time + counter, base 52).
@@ -62,7 +65,40 @@ impl Queue {
 
     /// Commit a message durably; returns after fsync.
     pub async fn enqueue(&self, msg: NewMessage) -> Result<(), QueueError> {
-        let _ = msg;
-        Err(QueueError::Write("queue not implemented".into()))
+        // TEMP queue shim (smtpd branch only; the queue helper's redb queue
+        // replaces it): one file per message in incoming/, envelope lines
+        // first, written to a temporary name, fsynced, renamed, and the
+        // directory fsynced, so a 250 means the message is on disk.
+        let dir = self.dir.join("incoming");
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut text = Vec::new();
+            text.extend_from_slice(format!("X-Envelope-From: <{}>\r\n", msg.sender).as_bytes());
+            for r in &msg.recipients {
+                text.extend_from_slice(format!("X-Envelope-To: <{}>\r\n", r.address).as_bytes());
+            }
+            if msg.hold {
+                text.extend_from_slice(b"X-Queue: hold\r\n");
+            }
+            if let Some(f) = &msg.filter {
+                text.extend_from_slice(format!("X-Filter: {f}\r\n").as_bytes());
+            }
+            text.extend_from_slice(&msg.data);
+            let tmp = dir.join(format!(".{}.tmp", msg.queue_id));
+            let fin = dir.join(&msg.queue_id);
+            let w = || -> std::io::Result<()> {
+                let mut f = std::fs::File::create(&tmp)?;
+                f.write_all(&text)?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &fin)?;
+                std::fs::File::open(&dir)?.sync_all()
+            };
+            w().map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                QueueError::Write(e.to_string())
+            })
+        })
+        .await
+        .map_err(|e| QueueError::Write(e.to_string()))?
     }
 }
