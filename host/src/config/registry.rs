@@ -28,9 +28,10 @@ pub struct Param {
 /// Marker in the defaults file for values worked out at run time.
 pub const COMPUTED: &str = "@computed";
 
-/// Whether smtpd offers STARTTLS. While it does not, a configuration that
-/// *requires* TLS is refused rather than silently served in clear text.
-pub const SMTPD_TLS_SUPPORTED: bool = false;
+/// Whether smtpd offers STARTTLS (it does, with rustls). Were it not, a
+/// configuration that *requires* TLS would be refused rather than silently
+/// served in clear text. Implicit TLS (wrapper mode) is not offered.
+pub const SMTPD_TLS_SUPPORTED: bool = true;
 /// Whether smtpd offers AUTH (SASL). Same reasoning as for TLS.
 pub const SMTPD_SASL_SUPPORTED: bool = false;
 
@@ -367,7 +368,12 @@ pub fn security_refusal(name: &str, value: &str) -> Option<String> {
         "smtpd_tls_security_level" if !SMTPD_TLS_SUPPORTED && v == "encrypt" => Some(format!(
             "{name} = {value} demands TLS, but mta's smtpd does not offer STARTTLS; refusing to serve this listener in clear text"
         )),
-        "smtpd_enforce_tls" | "smtpd_tls_wrappermode" if !SMTPD_TLS_SUPPORTED && yes => {
+        "smtpd_enforce_tls" if !SMTPD_TLS_SUPPORTED && yes => {
+            Some(format!(
+                "{name} = {value} demands TLS, but mta's smtpd does not offer it"
+            ))
+        }
+        "smtpd_tls_wrappermode" if yes => {
             Some(format!(
                 "{name} = {value} demands TLS, but mta's smtpd does not offer it"
             ))
