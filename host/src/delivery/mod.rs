@@ -3,6 +3,7 @@
 //! the queue manager can finish, retry or bounce recipients independently.
 
 pub mod bounce;
+pub mod local;
 
 pub mod smtp;
 pub mod tls;
