@@ -189,3 +189,56 @@ pub async fn scripted_server(
     });
     (port, out)
 }
+
+/// The `mta` binary under test: `$MTA_BIN`, else the cargo target
+/// directory's debug build (run `cargo build -p mta` first).
+pub fn mta_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("MTA_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let p = target.join("debug/mta");
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p mta` first",
+        p.display()
+    );
+    p
+}
+
+/// A directory with a main.cf whose queue_directory is `dir/spool`; tools
+/// run with `dir` as their working directory (so `spool` resolves there too).
+pub fn config_dir(dir: &Path, extra: &str) -> PathBuf {
+    let cf = dir.join("etc");
+    std::fs::create_dir_all(&cf).expect("etc dir");
+    std::fs::write(
+        cf.join("main.cf"),
+        format!("queue_directory = {}/spool\n{extra}", dir.display()),
+    )
+    .expect("main.cf");
+    cf
+}
+
+/// Run `mta ARGS` with `stdin`, in `dir`; (exit ok, stdout, stderr).
+pub fn run_mta(dir: &Path, args: &[&str], stdin: &[u8]) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = Command::new(mta_bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn mta");
+    if let Some(mut i) = child.stdin.take() {
+        let _ = i.write_all(stdin);
+    }
+    let out = child.wait_with_output().expect("mta output");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}

@@ -88,7 +88,7 @@ pub fn mailq(msgs: &[QueueRecord]) -> String {
             &m.sender
         };
         out.push_str(&format!(
-            "{:<12}{:>8} {:<20}  {}\n",
+            "{:<11}{:>9} {}  {}\n",
             format!("{}{mark}", m.queue_id),
             m.size,
             when,
@@ -98,11 +98,11 @@ pub fn mailq(msgs: &[QueueRecord]) -> String {
         for r in &m.recipients {
             if let Some(reason) = r.last_reason.as_deref() {
                 if last_reason != Some(reason) {
-                    out.push_str(&format!("{:42}({})\n", "", reason));
+                    out.push_str(&format!("{:41}({})\n", "", reason));
                     last_reason = Some(reason);
                 }
             }
-            out.push_str(&format!("{:42}{}\n", "", r.address));
+            out.push_str(&format!("{:41}{}\n", "", r.address));
         }
         out.push('\n');
     }
