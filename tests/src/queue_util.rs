@@ -103,15 +103,54 @@ pub struct Seen {
     pub mail_from: String,
     pub rcpts: Vec<String>,
     pub data: String,
+    /// The transaction ran inside STARTTLS.
+    pub tls: bool,
 }
 
-/// A minimal ESMTP server (PIPELINING-capable) that rejects RCPT for the
-/// addresses in `reject` with `reply`, and records every delivered message.
+/// How the scripted server behaves.
+#[derive(Clone, Default)]
+pub struct Script {
+    /// RCPT addresses answered with `reply` instead of 250.
+    pub reject: Vec<String>,
+    pub reply: String,
+    /// Offer STARTTLS with this configuration.
+    pub tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+}
+
+/// A self-signed server configuration for STARTTLS tests.
+pub fn self_signed_tls() -> std::sync::Arc<rustls::ServerConfig> {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("rcgen");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.key_pair.serialize_der().into());
+    let cfg = rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![ck.cert.der().clone()], key)
+    .expect("cert");
+    std::sync::Arc::new(cfg)
+}
+
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> Io for T {}
+
+/// A minimal ESMTP server (PIPELINING-capable, STARTTLS when configured)
+/// that answers RCPT for `script.reject` with `script.reply` and records
+/// every delivered message.
 pub async fn scripted_server(
     reject: Vec<String>,
     reply: String,
 ) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>) {
-    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    scripted(Script {
+        reject,
+        reply,
+        tls: None,
+    })
+    .await
+}
+
+pub async fn scripted(script: Script) -> (u16, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -120,74 +159,116 @@ pub async fn scripted_server(
     let out = seen.clone();
     tokio::spawn(async move {
         while let Ok((sock, _)) = listener.accept().await {
-            let (reject, reply, seen) = (reject.clone(), reply.clone(), seen.clone());
-            tokio::spawn(async move {
-                let (r, mut w) = sock.into_split();
-                let mut r = BufReader::new(r);
-                let _ = w.write_all(b"220 scripted ESMTP\r\n").await;
-                let mut cur = Seen::default();
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let cmd = line.trim_end().to_string();
-                    let upper = cmd.to_ascii_uppercase();
-                    let answer = if upper.starts_with("EHLO") {
-                        "250-scripted\r\n250-PIPELINING\r\n250 8BITMIME\r\n".to_string()
-                    } else if upper.starts_with("MAIL FROM:") {
-                        cur = Seen {
-                            mail_from: cmd[10..].trim_matches(['<', '>', ' ']).to_string(),
-                            ..Seen::default()
-                        };
-                        "250 2.1.0 Ok\r\n".into()
-                    } else if upper.starts_with("RCPT TO:") {
-                        let a = cmd[8..].trim_matches(['<', '>', ' ']).to_string();
-                        if reject.contains(&a) {
-                            format!("{reply}\r\n")
-                        } else {
-                            cur.rcpts.push(a);
-                            "250 2.1.5 Ok\r\n".into()
-                        }
-                    } else if upper == "DATA" {
-                        if cur.rcpts.is_empty() {
-                            "554 5.5.1 Error: no valid recipients\r\n".into()
-                        } else {
-                            let _ = w
-                                .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                                .await;
-                            let mut data = String::new();
-                            loop {
-                                line.clear();
-                                if r.read_line(&mut line).await.unwrap_or(0) == 0 {
-                                    return;
-                                }
-                                if line == ".\r\n" {
-                                    break;
-                                }
-                                data.push_str(&line);
-                            }
-                            cur.data = data;
-                            if let Ok(mut s) = seen.lock() {
-                                s.push(cur.clone());
-                            }
-                            "250 2.0.0 Ok: queued\r\n".into()
-                        }
-                    } else if upper == "QUIT" {
-                        let _ = w.write_all(b"221 2.0.0 Bye\r\n").await;
-                        return;
-                    } else {
-                        "250 2.0.0 Ok\r\n".into()
-                    };
-                    if w.write_all(answer.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
+            tokio::spawn(session(Box::new(sock), script.clone(), seen.clone()));
         }
     });
     (port, out)
+}
+
+async fn session(
+    sock: Box<dyn Io>,
+    script: Script,
+    seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut s = BufReader::new(sock);
+    let mut tls = false;
+    if s.get_mut()
+        .write_all(b"220 scripted ESMTP\r\n")
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let mut cur = Seen::default();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if s.read_line(&mut line).await.unwrap_or(0) == 0 {
+            return;
+        }
+        let cmd = line.trim_end().to_string();
+        let upper = cmd.to_ascii_uppercase();
+        let answer = if upper.starts_with("EHLO") {
+            let starttls = if script.tls.is_some() && !tls {
+                "250-STARTTLS\r\n"
+            } else {
+                ""
+            };
+            format!("250-scripted\r\n{starttls}250-PIPELINING\r\n250 8BITMIME\r\n")
+        } else if upper == "STARTTLS" {
+            let Some(cfg) = script.tls.clone() else {
+                return;
+            };
+            if s.get_mut()
+                .write_all(b"220 2.0.0 Ready to start TLS\r\n")
+                .await
+                .is_err()
+            {
+                return;
+            }
+            let inner = s.into_inner();
+            match tokio_rustls::TlsAcceptor::from(cfg).accept(inner).await {
+                Ok(t) => {
+                    s = BufReader::new(Box::new(t) as Box<dyn Io>);
+                    tls = true;
+                    continue;
+                }
+                Err(_) => return,
+            }
+        } else if upper.starts_with("MAIL FROM:") {
+            cur = Seen {
+                mail_from: cmd[10..].trim_matches(['<', '>', ' ']).to_string(),
+                tls,
+                ..Seen::default()
+            };
+            "250 2.1.0 Ok\r\n".into()
+        } else if upper.starts_with("RCPT TO:") {
+            let a = cmd[8..].trim_matches(['<', '>', ' ']).to_string();
+            if script.reject.contains(&a) {
+                format!("{}\r\n", script.reply)
+            } else {
+                cur.rcpts.push(a);
+                "250 2.1.5 Ok\r\n".into()
+            }
+        } else if upper == "DATA" {
+            if cur.rcpts.is_empty() {
+                "554 5.5.1 Error: no valid recipients\r\n".into()
+            } else {
+                if s.get_mut()
+                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+                let mut data = String::new();
+                loop {
+                    line.clear();
+                    if s.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if line == ".\r\n" {
+                        break;
+                    }
+                    data.push_str(&line);
+                }
+                cur.data = data;
+                if let Ok(mut v) = seen.lock() {
+                    v.push(cur.clone());
+                }
+                "250 2.0.0 Ok: queued\r\n".into()
+            }
+        } else if upper == "QUIT" {
+            let _ = s.get_mut().write_all(b"221 2.0.0 Bye\r\n").await;
+            return;
+        } else {
+            "250 2.0.0 Ok\r\n".into()
+        };
+        if s.get_mut().write_all(answer.as_bytes()).await.is_err() {
+            return;
+        }
+    }
 }
 
 /// The `mta` binary under test: `$MTA_BIN`, else the cargo target
