@@ -33,7 +33,26 @@ pub async fn run(ctx: Arc<Ctx>, flush: Arc<AtomicBool>) {
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<()>();
     let notify = ctx.queue.notifier();
+    // A finished delivery only calls for a rescan when the active limit
+    // held messages back; otherwise new work arrives through `notify`.
+    let mut starved = false;
+    let mut rescan = true;
+    let mut wake_at = 0u64;
     loop {
+        if !rescan {
+            let sleep = Duration::from_secs(wake_at.saturating_sub(unix_now()))
+                .max(Duration::from_millis(50));
+            tokio::select! {
+                _ = notify.notified() => rescan = true,
+                _ = done_rx.recv() => {
+                    while done_rx.try_recv().is_ok() {}
+                    rescan = starved;
+                }
+                _ = tokio::time::sleep(sleep) => rescan = true,
+            }
+            continue;
+        }
+        rescan = false;
         let force = flush.swap(false, Ordering::SeqCst);
         let now = unix_now();
         let mut wake = now + ctx.params.queue_run_delay.as_secs().max(1);
@@ -43,6 +62,7 @@ pub async fn run(ctx: Arc<Ctx>, flush: Arc<AtomicBool>) {
                 all.sort_by_key(|r| (r.queue != QueueName::Incoming, r.arrival_ms));
                 let busy = in_flight.lock().map(|s| s.clone()).unwrap_or_default();
                 let mut started = busy.len();
+                starved = false;
                 for rec in all {
                     if busy.contains(&rec.queue_id) {
                         continue;
@@ -63,6 +83,7 @@ pub async fn run(ctx: Arc<Ctx>, flush: Arc<AtomicBool>) {
                         continue;
                     }
                     if started >= ctx.params.active_limit {
+                        starved = true;
                         break;
                     }
                     started += 1;
@@ -71,12 +92,7 @@ pub async fn run(ctx: Arc<Ctx>, flush: Arc<AtomicBool>) {
             }
             Err(e) => tracing::error!("warning: qmgr: cannot scan the queue: {e:#}"),
         }
-        let sleep = Duration::from_secs(wake.saturating_sub(now)).max(Duration::from_millis(50));
-        tokio::select! {
-            _ = notify.notified() => {}
-            _ = done_rx.recv() => {}
-            _ = tokio::time::sleep(sleep) => {}
-        }
+        wake_at = wake;
     }
 }
 
