@@ -105,6 +105,8 @@ pub struct Seen {
     pub data: String,
     /// The transaction ran inside STARTTLS.
     pub tls: bool,
+    /// Which connection (0, 1, ... in accept order) carried it.
+    pub conn: usize,
 }
 
 /// How the scripted server behaves.
@@ -158,8 +160,10 @@ pub async fn scripted(script: Script) -> (u16, std::sync::Arc<std::sync::Mutex<V
     let seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>> = Default::default();
     let out = seen.clone();
     tokio::spawn(async move {
+        let mut n = 0;
         while let Ok((sock, _)) = listener.accept().await {
-            tokio::spawn(session(Box::new(sock), script.clone(), seen.clone()));
+            tokio::spawn(session(Box::new(sock), n, script.clone(), seen.clone()));
+            n += 1;
         }
     });
     (port, out)
@@ -167,6 +171,7 @@ pub async fn scripted(script: Script) -> (u16, std::sync::Arc<std::sync::Mutex<V
 
 async fn session(
     sock: Box<dyn Io>,
+    conn: usize,
     script: Script,
     seen: std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
 ) {
@@ -220,6 +225,7 @@ async fn session(
             cur = Seen {
                 mail_from: cmd[10..].trim_matches(['<', '>', ' ']).to_string(),
                 tls,
+                conn,
                 ..Seen::default()
             };
             "250 2.1.0 Ok\r\n".into()

@@ -221,3 +221,38 @@ async fn local_aliases_append_to_files_and_forward() {
     assert!(mbox.starts_with("From a@example.org "), "{mbox}");
     assert!(mbox.contains("Delivered-To: team@localhost\n") && mbox.contains("\n>From the desk\n"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_reused_for_the_same_next_hop() {
+    let dir = temp_dir("reuse");
+    let (port, seen) = scripted(Script {
+        tls: Some(self_signed_tls()),
+        ..Script::default()
+    })
+    .await;
+    let q = Queue::open(&dir.join("spool")).unwrap();
+    // One delivery at a time to the destination, so each can reuse the last session.
+    let cfg = config(
+        port,
+        &[
+            ("default_destination_concurrency_limit", "1"),
+            ("smtp_connection_cache_time_limit", "30s"),
+        ],
+    );
+    for i in 0..4 {
+        q.enqueue(message(
+            &q,
+            &["b@example.net"],
+            &format!("Subject: {i}\r\n\r\nx\r\n"),
+        ))
+        .await
+        .unwrap();
+    }
+    let _m = Qmgr::start(&cfg, q.clone(), Resolver::new(&cfg)).unwrap();
+    assert!(wait_for(Duration::from_secs(20), || count(&seen) == 4).await);
+    let all = seen.lock().unwrap().clone();
+    assert!(
+        all.iter().all(|s| s.conn == 0 && s.tls),
+        "one TLS session carried all four: {all:?}"
+    );
+}

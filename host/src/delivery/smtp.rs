@@ -7,6 +7,7 @@
 //! offered and `smtp_tls_security_level` allows, PIPELINING when offered,
 //! then one result per recipient from the replies.
 
+mod cache;
 mod nexthop;
 mod session;
 
@@ -28,6 +29,9 @@ pub struct SmtpClient {
     tls: Arc<rustls::ClientConfig>,
     pub connect_timeout: Duration,
     pub reply_timeout: Duration,
+    /// `smtp_connection_cache_time_limit`: how long an idle session is kept.
+    pub cache_time: Duration,
+    cache: Arc<cache::ConnCache>,
     dns: Dns,
 }
 
@@ -92,6 +96,12 @@ impl SmtpClient {
             tls: super::tls::client_config()?,
             connect_timeout: time_param(config, "smtp_connect_timeout", Duration::from_secs(30)),
             reply_timeout: time_param(config, "smtp_data_done_timeout", Duration::from_secs(600)),
+            cache_time: time_param(
+                config,
+                "smtp_connection_cache_time_limit",
+                Duration::from_secs(2),
+            ),
+            cache: Arc::default(),
             dns,
         })
     }
@@ -110,6 +120,16 @@ impl SmtpClient {
                 .map(|_| RcptResult::new(status, dsn, "none", reason.clone()))
                 .collect::<Vec<_>>()
         };
+        if let Some(mut conn) = self.cache.take(nexthop) {
+            match session::transact(&mut conn, self, sender, rcpts, data).await {
+                session::Outcome::Done { results, reusable } => {
+                    self.release(nexthop, conn, reusable).await;
+                    return results;
+                }
+                // The cached session went away while idle: use a fresh one.
+                session::Outcome::NotStarted(_) => {}
+            }
+        }
         let hop = match NextHop::parse(nexthop) {
             Ok(h) => h,
             Err(e) => return all(Status::Bounced, "5.4.4", e),
@@ -140,15 +160,31 @@ impl SmtpClient {
                 }
             };
             let _ = tcp.set_nodelay(true);
-            match session::run(self, tcp, &name, &relay, sender, rcpts, data).await {
-                Ok(results) => return results,
+            let mut conn = match session::open(self, tcp, &name, &relay).await {
+                Ok(c) => c,
                 Err(reason) => {
                     last = reason;
                     continue;
                 }
+            };
+            match session::transact(&mut conn, self, sender, rcpts, data).await {
+                session::Outcome::Done { results, reusable } => {
+                    self.release(nexthop, conn, reusable).await;
+                    return results;
+                }
+                session::Outcome::NotStarted(reason) => last = reason,
             }
         }
         all(Status::Deferred, "4.4.1", last)
+    }
+
+    /// Cache a clean session for the next delivery to `nexthop`, else QUIT.
+    async fn release(&self, nexthop: &str, conn: session::Conn, reusable: bool) {
+        if reusable && !self.cache_time.is_zero() {
+            self.cache.put(nexthop, conn, self.cache_time);
+        } else {
+            session::quit(conn, self.reply_timeout).await;
+        }
     }
 
     pub(crate) fn tls_config(&self) -> Arc<rustls::ClientConfig> {

@@ -35,7 +35,7 @@ impl Reply {
     }
 }
 
-enum Stream {
+pub enum Stream {
     Plain(BufReader<TcpStream>),
     Tls(Box<BufReader<TlsStream<TcpStream>>>),
 }
@@ -105,94 +105,114 @@ impl Stream {
     }
 }
 
-struct Ctx<'a> {
-    client: &'a SmtpClient,
-    relay: &'a str,
-    host: &'a str,
+/// An open, greeted session, ready for MAIL FROM (fresh or from the cache).
+pub struct Conn {
+    stream: Stream,
+    /// `host[addr]:port` for logs.
+    pub relay: String,
+    pipelining: bool,
+    size: bool,
 }
 
-impl Ctx<'_> {
-    fn said(&self, r: &Reply, stage: &str) -> String {
-        format!(
-            "host {} said: {} (in reply to {stage})",
-            self.relay
-                .rsplit_once(':')
-                .map(|x| x.0)
-                .unwrap_or(self.relay),
-            r.text()
-        )
-    }
+fn host_of(relay: &str) -> &str {
+    relay.rsplit_once(':').map(|x| x.0).unwrap_or(relay)
+}
 
-    fn lost(&self, e: &io::Error, stage: &str) -> String {
-        let host = self
-            .relay
-            .rsplit_once(':')
-            .map(|x| x.0)
-            .unwrap_or(self.relay);
-        match e.kind() {
-            io::ErrorKind::TimedOut => format!("conversation with {host} timed out while {stage}"),
-            io::ErrorKind::InvalidData => format!("{e} from {host} while {stage}"),
-            _ => format!("lost connection with {host} while {stage}"),
-        }
+fn said(relay: &str, r: &Reply, stage: &str) -> String {
+    format!(
+        "host {} said: {} (in reply to {stage})",
+        host_of(relay),
+        r.text()
+    )
+}
+
+fn lost(relay: &str, e: &io::Error, stage: &str) -> String {
+    let host = host_of(relay);
+    match e.kind() {
+        io::ErrorKind::TimedOut => format!("conversation with {host} timed out while {stage}"),
+        io::ErrorKind::InvalidData => format!("{e} from {host} while {stage}"),
+        _ => format!("lost connection with {host} while {stage}"),
     }
 }
 
-/// Run a session. `Err(reason)` means nothing was attempted (try the next
-/// address); `Ok` carries one final result per recipient.
-pub async fn run(
+/// Greeting, EHLO (HELO fallback) and STARTTLS per `smtp_tls_security_level`.
+/// `Err(reason)`: this address is unusable, try the next one.
+pub async fn open(
     client: &SmtpClient,
     tcp: TcpStream,
     host: &str,
     relay: &str,
-    sender: &str,
-    rcpts: &[String],
-    data: &[u8],
-) -> Result<Vec<RcptResult>, String> {
-    let cx = Ctx {
-        client,
-        relay,
-        host,
-    };
+) -> Result<Conn, String> {
     let t = client.reply_timeout;
     let mut s = Stream::Plain(BufReader::new(tcp));
     let greet = s
         .reply(t)
         .await
-        .map_err(|e| cx.lost(&e, "receiving the initial server greeting"))?;
+        .map_err(|e| lost(relay, &e, "receiving the initial server greeting"))?;
     if greet.code / 100 != 2 {
         return Err(format!(
-            "host {} refused to talk to me: {}",
-            relay,
+            "host {relay} refused to talk to me: {}",
             greet.text()
         ));
     }
-    let mut caps = ehlo(&cx, &mut s).await?;
-    if cx.client.tls_level != Level::None {
+    let mut caps = ehlo(client, relay, &mut s).await?;
+    if client.tls_level != Level::None {
         if caps.iter().any(|c| c == "STARTTLS") {
             s.send(b"STARTTLS\r\n")
                 .await
-                .map_err(|e| cx.lost(&e, "sending STARTTLS"))?;
+                .map_err(|e| lost(relay, &e, "sending STARTTLS"))?;
             let r = s
                 .reply(t)
                 .await
-                .map_err(|e| cx.lost(&e, "receiving the STARTTLS reply"))?;
+                .map_err(|e| lost(relay, &e, "receiving the STARTTLS reply"))?;
             if r.code == 220 {
-                s = starttls(&cx, s).await?;
-                caps = ehlo(&cx, &mut s).await?;
-            } else if cx.client.tls_level == Level::Encrypt {
+                s = starttls(client, host, relay, s).await?;
+                caps = ehlo(client, relay, &mut s).await?;
+            } else if client.tls_level == Level::Encrypt {
                 return Err(format!(
                     "TLS is required, but host {relay} refused to start TLS: {}",
                     r.text()
                 ));
             }
-        } else if cx.client.tls_level == Level::Encrypt {
+        } else if client.tls_level == Level::Encrypt {
             return Err(format!(
                 "TLS is required, but was not offered by host {relay}"
             ));
         }
     }
-    let pipelining = caps.iter().any(|c| c == "PIPELINING");
-    let size = if caps.iter().any(|c| c == "SIZE" || c.starts_with("SIZE ")) {
+    Ok(Conn {
+        stream: s,
+        relay: relay.to_string(),
+        pipelining: caps.iter().any(|c| c == "PIPELINING"),
+        size: caps.iter().any(|c| c == "SIZE" || c.starts_with("SIZE ")),
+    })
+}
+
+/// How a transaction ended.
+pub enum Outcome {
+    /// The connection broke before the MAIL FROM reply: nothing was decided
+    /// (try another address, or a fresh connection instead of a cached one).
+    NotStarted(String),
+    /// One result per recipient; `reusable` when the session is in a clean
+    /// state for another MAIL FROM.
+    Done {
+        results: Vec<RcptResult>,
+        reusable: bool,
+    },
+}
+
+/// One mail transaction: MAIL, RCPT..., DATA (pipelined when offered).
+pub async fn transact(
+    c: &mut Conn,
+    client: &SmtpClient,
+    sender: &str,
+    rcpts: &[String],
+    data: &[u8],
+) -> Outcome {
+    let t = client.reply_timeout;
+    let relay = c.relay.clone();
+    let relay = relay.as_str();
+    let size = if c.size {
         format!(" SIZE={}", data.len())
     } else {
         String::new()
@@ -202,67 +222,64 @@ pub async fn run(
         .iter()
         .map(|r| format!("RCPT TO:<{}>\r\n", clean_arg(r)))
         .collect();
-
     let mut results: Vec<Option<RcptResult>> = vec![None; rcpts.len()];
     let mk = |r: &Reply, reason: String| {
         let mut x = RcptResult::new(Status::from_code(r.code), &r.dsn(), relay, reason);
         x.remote_reply = Some(r.text());
         x
     };
-    let defer_rest = |results: &mut Vec<Option<RcptResult>>, reason: &str| {
+    let done = |mut results: Vec<Option<RcptResult>>, reason: Option<String>, reusable: bool| {
         for r in results.iter_mut().filter(|r| r.is_none()) {
-            *r = Some(RcptResult::new(
-                Status::Deferred,
-                "4.4.2",
-                relay,
-                reason.to_string(),
-            ));
+            let why = reason.clone().unwrap_or_else(|| "no result".into());
+            *r = Some(RcptResult::new(Status::Deferred, "4.4.2", relay, why));
+        }
+        Outcome::Done {
+            results: results.into_iter().flatten().collect(),
+            reusable,
         }
     };
-    let finish = |results: Vec<Option<RcptResult>>| {
-        results
-            .into_iter()
-            .map(|r| {
-                r.unwrap_or_else(|| RcptResult::new(Status::Deferred, "4.4.2", relay, "no result"))
-            })
-            .collect::<Vec<_>>()
-    };
+    let s = &mut c.stream;
 
-    // MAIL, RCPT..., DATA: in one write with PIPELINING, else one at a time.
     let mut accepted: Vec<usize> = Vec::new();
     let data_reply;
-    if pipelining {
-        let mut batch = mail_cmd.clone();
-        for c in &rcpt_cmds {
-            batch.push_str(c);
+    if c.pipelining {
+        let mut batch = mail_cmd;
+        for cmd in &rcpt_cmds {
+            batch.push_str(cmd);
         }
         batch.push_str("DATA\r\n");
         if let Err(e) = s.send(batch.as_bytes()).await {
-            return Err(cx.lost(&e, "sending MAIL FROM"));
+            return Outcome::NotStarted(lost(relay, &e, "sending MAIL FROM"));
         }
         let mail = match s.reply(t).await {
             Ok(r) => r,
-            Err(e) => return Err(cx.lost(&e, "receiving the MAIL FROM reply")),
+            Err(e) => return Outcome::NotStarted(lost(relay, &e, "receiving the MAIL FROM reply")),
         };
         let mut rcpt_replies = Vec::new();
         for _ in rcpts {
             match s.reply(t).await {
                 Ok(r) => rcpt_replies.push(r),
                 Err(e) => {
-                    defer_rest(&mut results, &cx.lost(&e, "receiving the RCPT TO reply"));
-                    return Ok(finish(results));
+                    return done(
+                        results,
+                        Some(lost(relay, &e, "receiving the RCPT TO reply")),
+                        false,
+                    )
                 }
             }
         }
         let dr = match s.reply(t).await {
             Ok(r) => r,
             Err(e) => {
-                defer_rest(&mut results, &cx.lost(&e, "receiving the DATA reply"));
-                return Ok(finish(results));
+                return done(
+                    results,
+                    Some(lost(relay, &e, "receiving the DATA reply")),
+                    false,
+                )
             }
         };
         if mail.code / 100 != 2 {
-            let reason = cx.said(&mail, "MAIL FROM command");
+            let reason = said(relay, &mail, "MAIL FROM command");
             for r in results.iter_mut() {
                 *r = Some(mk(&mail, reason.clone()));
             }
@@ -270,52 +287,57 @@ pub async fn run(
                 let _ = s.send(b".\r\n").await;
                 let _ = s.reply(t).await;
             }
-            quit(&mut s, t).await;
-            return Ok(finish(results));
+            return done(results, None, false);
         }
         for (i, r) in rcpt_replies.iter().enumerate() {
             if r.code / 100 == 2 {
                 accepted.push(i);
             } else {
-                results[i] = Some(mk(r, cx.said(r, "RCPT TO command")));
+                results[i] = Some(mk(r, said(relay, r, "RCPT TO command")));
             }
         }
-        if accepted.is_empty() && dr.code == 354 {
-            // A server that says 354 with no recipients: end the empty transaction.
-            let _ = s.send(b".\r\n").await;
-            let _ = s.reply(t).await;
+        if accepted.is_empty() {
+            if dr.code == 354 {
+                // A server that says 354 with no recipients: end the empty transaction.
+                let _ = s.send(b".\r\n").await;
+                let _ = s.reply(t).await;
+                return done(results, None, false);
+            }
+            return done(results, None, true);
         }
         data_reply = dr;
     } else {
-        s.send(mail_cmd.as_bytes())
-            .await
-            .map_err(|e| cx.lost(&e, "sending MAIL FROM"))?;
-        let mail = s
-            .reply(t)
-            .await
-            .map_err(|e| cx.lost(&e, "receiving the MAIL FROM reply"))?;
-        if mail.code / 100 != 2 {
-            let reason = cx.said(&mail, "MAIL FROM command");
-            quit(&mut s, t).await;
-            return Ok(rcpts.iter().map(|_| mk(&mail, reason.clone())).collect());
+        if let Err(e) = s.send(mail_cmd.as_bytes()).await {
+            return Outcome::NotStarted(lost(relay, &e, "sending MAIL FROM"));
         }
-        for (i, c) in rcpt_cmds.iter().enumerate() {
-            let r = match s.send(c.as_bytes()).await {
+        let mail = match s.reply(t).await {
+            Ok(r) => r,
+            Err(e) => return Outcome::NotStarted(lost(relay, &e, "receiving the MAIL FROM reply")),
+        };
+        if mail.code / 100 != 2 {
+            let reason = said(relay, &mail, "MAIL FROM command");
+            let all = rcpts
+                .iter()
+                .map(|_| Some(mk(&mail, reason.clone())))
+                .collect();
+            return done(all, None, false);
+        }
+        for (i, cmd) in rcpt_cmds.iter().enumerate() {
+            let r = match s.send(cmd.as_bytes()).await {
                 Ok(()) => s.reply(t).await,
                 Err(e) => Err(e),
             };
             match r {
                 Ok(r) if r.code / 100 == 2 => accepted.push(i),
-                Ok(r) => results[i] = Some(mk(&r, cx.said(&r, "RCPT TO command"))),
-                Err(e) => {
-                    defer_rest(&mut results, &cx.lost(&e, "sending RCPT TO"));
-                    return Ok(finish(results));
-                }
+                Ok(r) => results[i] = Some(mk(&r, said(relay, &r, "RCPT TO command"))),
+                Err(e) => return done(results, Some(lost(relay, &e, "sending RCPT TO")), false),
             }
         }
         if accepted.is_empty() {
-            quit(&mut s, t).await;
-            return Ok(finish(results));
+            // Leave the session clean for the next transaction.
+            let ok = s.send(b"RSET\r\n").await.is_ok()
+                && s.reply(t).await.map(|r| r.code == 250).unwrap_or(false);
+            return done(results, None, ok);
         }
         let r = match s.send(b"DATA\r\n").await {
             Ok(()) => s.reply(t).await,
@@ -323,62 +345,61 @@ pub async fn run(
         };
         data_reply = match r {
             Ok(r) => r,
-            Err(e) => {
-                defer_rest(&mut results, &cx.lost(&e, "sending DATA"));
-                return Ok(finish(results));
-            }
+            Err(e) => return done(results, Some(lost(relay, &e, "sending DATA")), false),
         };
     }
-    if accepted.is_empty() {
-        quit(&mut s, t).await;
-        return Ok(finish(results));
-    }
     if data_reply.code != 354 {
-        let reason = cx.said(&data_reply, "DATA command");
+        let reason = said(relay, &data_reply, "DATA command");
         for &i in &accepted {
             results[i] = Some(mk(&data_reply, reason.clone()));
         }
-        quit(&mut s, t).await;
-        return Ok(finish(results));
+        return done(results, None, false);
     }
     let wire = dot_stuff(data);
-    let done = match s.send(&wire).await {
+    let end = match s.send(&wire).await {
         Ok(()) => s.reply(t).await,
         Err(e) => Err(e),
     };
-    match done {
+    match end {
         Ok(r) => {
             let reason = if r.code / 100 == 2 {
                 r.text()
             } else {
-                cx.said(&r, "end of DATA command")
+                said(relay, &r, "end of DATA command")
             };
             for &i in &accepted {
                 results[i] = Some(mk(&r, reason.clone()));
             }
+            done(results, None, true)
         }
-        Err(e) => defer_rest(&mut results, &cx.lost(&e, "sending message body")),
+        Err(e) => done(
+            results,
+            Some(lost(relay, &e, "sending message body")),
+            false,
+        ),
     }
-    quit(&mut s, t).await;
-    Ok(finish(results))
 }
 
-async fn quit(s: &mut Stream, t: std::time::Duration) {
-    if s.send(b"QUIT\r\n").await.is_ok() {
-        let _ = s.reply(t.min(std::time::Duration::from_secs(10))).await;
+/// End the session politely.
+pub async fn quit(mut c: Conn, t: std::time::Duration) {
+    if c.stream.send(b"QUIT\r\n").await.is_ok() {
+        let _ = c
+            .stream
+            .reply(t.min(std::time::Duration::from_secs(10)))
+            .await;
     }
 }
 
 /// EHLO (HELO if refused); the upper-cased extension keywords.
-async fn ehlo(cx: &Ctx<'_>, s: &mut Stream) -> Result<Vec<String>, String> {
-    let t = cx.client.reply_timeout;
-    s.send(format!("EHLO {}\r\n", cx.client.helo_name).as_bytes())
+async fn ehlo(client: &SmtpClient, relay: &str, s: &mut Stream) -> Result<Vec<String>, String> {
+    let t = client.reply_timeout;
+    s.send(format!("EHLO {}\r\n", client.helo_name).as_bytes())
         .await
-        .map_err(|e| cx.lost(&e, "sending EHLO"))?;
+        .map_err(|e| lost(relay, &e, "sending EHLO"))?;
     let r = s
         .reply(t)
         .await
-        .map_err(|e| cx.lost(&e, "receiving the EHLO reply"))?;
+        .map_err(|e| lost(relay, &e, "receiving the EHLO reply"))?;
     if r.code == 250 {
         return Ok(r
             .lines
@@ -387,38 +408,39 @@ async fn ehlo(cx: &Ctx<'_>, s: &mut Stream) -> Result<Vec<String>, String> {
             .map(|l| l.trim().to_ascii_uppercase())
             .collect());
     }
-    s.send(format!("HELO {}\r\n", cx.client.helo_name).as_bytes())
+    s.send(format!("HELO {}\r\n", client.helo_name).as_bytes())
         .await
-        .map_err(|e| cx.lost(&e, "sending HELO"))?;
+        .map_err(|e| lost(relay, &e, "sending HELO"))?;
     let r = s
         .reply(t)
         .await
-        .map_err(|e| cx.lost(&e, "receiving the HELO reply"))?;
+        .map_err(|e| lost(relay, &e, "receiving the HELO reply"))?;
     if r.code / 100 != 2 {
-        return Err(format!(
-            "host {} refused to talk to me: {}",
-            cx.relay,
-            r.text()
-        ));
+        return Err(format!("host {relay} refused to talk to me: {}", r.text()));
     }
     Ok(Vec::new())
 }
 
-async fn starttls(cx: &Ctx<'_>, s: Stream) -> Result<Stream, String> {
+async fn starttls(
+    client: &SmtpClient,
+    host: &str,
+    relay: &str,
+    s: Stream,
+) -> Result<Stream, String> {
     let Stream::Plain(br) = s else {
         return Err("TLS already active".into());
     };
     if !br.buffer().is_empty() {
-        return Err(format!("host {} sent data after STARTTLS reply", cx.relay));
+        return Err(format!("host {relay} sent data after STARTTLS reply"));
     }
     let tcp = br.into_inner();
-    let name = rustls::pki_types::ServerName::try_from(cx.host.to_string()).unwrap_or_else(|_| {
+    let name = rustls::pki_types::ServerName::try_from(host.to_string()).unwrap_or_else(|_| {
         rustls::pki_types::ServerName::try_from("localhost").expect("static name is valid")
     });
-    let conn = tokio_rustls::TlsConnector::from(cx.client.tls_config());
-    let tls = tokio::time::timeout(cx.client.reply_timeout, conn.connect(name, tcp))
+    let conn = tokio_rustls::TlsConnector::from(client.tls_config());
+    let tls = tokio::time::timeout(client.reply_timeout, conn.connect(name, tcp))
         .await
-        .map_err(|_| format!("TLS handshake with {} timed out", cx.relay))?
-        .map_err(|e| format!("Cannot start TLS: handshake failure with {}: {e}", cx.relay))?;
+        .map_err(|_| format!("TLS handshake with {relay} timed out"))?
+        .map_err(|e| format!("Cannot start TLS: handshake failure with {relay}: {e}"))?;
     Ok(Stream::Tls(Box::new(BufReader::new(tls))))
 }
