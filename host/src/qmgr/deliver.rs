@@ -317,6 +317,13 @@ async fn finish(
     rec.attempts = rec.attempts.saturating_add(1);
     rec.next_attempt = unix_now() + ctx.params.backoff(rec.attempts).as_secs();
     rec.queue = QueueName::Deferred;
+    // An operator may have put it on hold (or deleted it) while it was
+    // being delivered: the hold wins; a deleted message stays deleted.
+    if let Ok(Some(current)) = ctx.queue.get(&id) {
+        if current.queue == QueueName::Hold {
+            rec.queue = QueueName::Hold;
+        }
+    }
     if let Err(e) = ctx.queue.update(rec, true).await {
         tracing::error!("warning: {id}: cannot update queue file: {e:#}");
     }

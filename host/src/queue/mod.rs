@@ -79,7 +79,20 @@ struct Inner {
     minfree: AtomicU64,
     /// Transactions committed so far (shows group commit at work).
     commits: Arc<AtomicU64>,
+    /// Ids committed or released since the queue manager last looked, so
+    /// new mail is scheduled without rescanning the whole queue.
+    fresh: std::sync::Mutex<Fresh>,
 }
+
+/// New work for the queue manager; `overflow` asks for a full scan instead.
+#[derive(Debug, Default)]
+pub struct Fresh {
+    pub ids: Vec<String>,
+    pub overflow: bool,
+}
+
+/// Beyond this many unclaimed ids (no queue manager running) only a flag is kept.
+const MAX_FRESH: usize = 100_000;
 
 impl std::fmt::Debug for Inner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -142,6 +155,7 @@ impl Queue {
                 notify: Arc::new(Notify::new()),
                 minfree: AtomicU64::new(0),
                 commits,
+                fresh: Default::default(),
             }),
         })
     }
@@ -180,6 +194,20 @@ impl Queue {
     /// Database transactions committed since open (for tests and benchmarks).
     pub fn commit_count(&self) -> u64 {
         self.inner.commits.load(Ordering::Relaxed)
+    }
+
+    fn push_fresh(&self, id: &str) {
+        let mut f = self.inner.fresh.lock().unwrap_or_else(|p| p.into_inner());
+        if f.ids.len() < MAX_FRESH {
+            f.ids.push(id.to_string());
+        } else {
+            f.overflow = true;
+        }
+    }
+
+    /// Ids committed or released since the last call (for the queue manager).
+    pub fn take_fresh(&self) -> Fresh {
+        std::mem::take(&mut *self.inner.fresh.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// What the queue manager waits on: woken after each accepted message.
@@ -260,6 +288,7 @@ impl Queue {
             .await
         {
             Ok(()) => {
+                self.push_fresh(&msg.queue_id);
                 self.inner.notify.notify_one();
                 Ok(())
             }
@@ -371,6 +400,7 @@ impl Queue {
         }
         self.update(rec, true).await?;
         if to != QueueName::Hold {
+            self.push_fresh(queue_id);
             self.inner.notify.notify_one();
         }
         Ok(true)

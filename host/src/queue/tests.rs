@@ -144,3 +144,18 @@ async fn bad_queue_id_is_refused() {
     m.queue_id = "../../etc/passwd".into();
     assert!(matches!(q.enqueue(m).await, Err(QueueError::Write(_))));
 }
+
+#[tokio::test]
+async fn fresh_ids_tell_the_queue_manager_about_new_mail() {
+    let dir = tmpdir("fresh");
+    let q = Queue::open(&dir).unwrap();
+    let m = msg(&q, b"x\r\n".to_vec());
+    let id = m.queue_id.clone();
+    q.enqueue(m).await.unwrap();
+    assert_eq!(q.take_fresh().ids, vec![id.clone()]);
+    assert!(q.take_fresh().ids.is_empty(), "taken once");
+    assert!(q.move_to(&id, QueueName::Hold, false).await.unwrap());
+    assert!(q.take_fresh().ids.is_empty(), "hold is not new work");
+    assert!(q.move_to(&id, QueueName::Deferred, true).await.unwrap());
+    assert_eq!(q.take_fresh().ids, vec![id]);
+}
