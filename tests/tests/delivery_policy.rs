@@ -180,6 +180,9 @@ async fn local_aliases_append_to_files_and_forward() {
         ),
     )
     .unwrap();
+    // File deliveries run with default_privs' rights: the file must be writable for nobody.
+    std::fs::write(&list, b"").unwrap();
+    std::fs::set_permissions(&list, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
     let q = Queue::open(&dir.join("spool")).unwrap();
     let cfg = config(
         port,

@@ -23,6 +23,8 @@ pub struct LocalAgent {
     myhostname: String,
     mydestination: Vec<String>,
     passwd: PathBuf,
+    /// Whose rights `/file` alias deliveries get (Postfix's `default_privs`).
+    default_privs: String,
 }
 
 /// One place the message must go after alias expansion.
@@ -72,6 +74,7 @@ impl LocalAgent {
             })
             .collect(),
             passwd: PathBuf::from("/etc/passwd"),
+            default_privs: param(config, "default_privs", "nobody"),
             myhostname,
         }
     }
@@ -111,8 +114,18 @@ impl LocalAgent {
                     let p = p.clone();
                     let data = mailbox::with_envelope_headers(sender, rcpt, body);
                     let sender = sender.to_string();
+                    let privs = mailbox::lookup_user(&self.passwd, &self.default_privs)
+                        .map(|pw| (pw.uid, pw.gid));
                     tokio::task::spawn_blocking(move || {
-                        mailbox::append_mbox(&p, &sender, &data)
+                        let Some((uid, gid)) = privs else {
+                            return Err((
+                                Status::Deferred,
+                                "4.3.0",
+                                "default_privs user not found".to_string(),
+                            ));
+                        };
+                        mailbox::check_file_target(&p, uid, gid)?;
+                        mailbox::append_mbox(&p, &sender, &data, Some((uid, gid)))
                             .map(|()| format!("delivered to file: {}", p.display()))
                     })
                     .await
@@ -200,7 +213,7 @@ impl LocalAgent {
                 } else {
                     pw.home.join(&home_mailbox)
                 };
-                mailbox::append_mbox(&path, &sender, &data)
+                mailbox::append_mbox(&path, &sender, &data, Some((pw.uid, pw.gid)))
                     .map(|()| "delivered to mailbox".to_string())?;
                 let _ = std::os::unix::fs::chown(&path, Some(pw.uid), Some(pw.gid));
                 Ok("delivered to mailbox".to_string())

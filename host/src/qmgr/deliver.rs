@@ -181,7 +181,7 @@ pub async fn message(ctx: &Ctx, mut rec: QueueRecord) {
                 let _permit = slot.acquire_owned().await;
                 let t0 = Instant::now();
                 let res = match route.transport.as_str() {
-                    "smtp" | "relay" | "lmtp" => smtp.deliver(&route.nexthop, &sender, &addrs, &body).await,
+                    "smtp" | "relay" => smtp.deliver(&route.nexthop, &sender, &addrs, &body).await,
                     "local" => local.deliver(&qid, &sender, &addrs, &body).await,
                     "error" => vec![RcptResult::new(Status::Bounced, "5.0.0", "none", route.nexthop.clone()); addrs.len()],
                     "discard" => vec![RcptResult::new(Status::Sent, "2.0.0", "none", "discarded"); addrs.len()],

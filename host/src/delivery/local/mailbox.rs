@@ -3,6 +3,7 @@
 
 use crate::delivery::Status;
 use std::io::Write;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -63,7 +64,21 @@ pub fn deliver_maildir(
 ) -> Result<(), Failure> {
     for sub in ["", "tmp", "new", "cur"] {
         let d = dir.join(sub);
-        if !d.exists() {
+        // Written as root on the user's behalf: a symlink or a directory the
+        // user does not own could point the delivery anywhere.
+        if let Ok(m) = std::fs::symlink_metadata(&d) {
+            let owned = owner.is_none_or(|(u, _)| m.uid() == u);
+            if !m.file_type().is_dir() || !owned {
+                return Err((
+                    Status::Deferred,
+                    "4.2.0",
+                    format!(
+                        "maildir {}: not a directory owned by the recipient",
+                        d.display()
+                    ),
+                ));
+            }
+        } else {
             std::fs::create_dir_all(&d).map_err(|e| io_fail("create maildir", &d, e))?;
             if let Some((u, g)) = owner {
                 let _ = std::os::unix::fs::chown(&d, Some(u), Some(g));
@@ -162,17 +177,63 @@ impl Drop for DotLock {
     }
 }
 
-/// Append to an mbox file under a dot-lock and an exclusive flock.
-pub fn append_mbox(path: &Path, sender: &str, data: &[u8]) -> Result<(), Failure> {
+/// Could `uid`/`gid` write to what `m` describes (owner, group, other bits)?
+fn writable_by(m: &std::fs::Metadata, uid: u32, gid: u32) -> bool {
+    let mode = m.mode();
+    (m.uid() == uid && mode & 0o200 != 0)
+        || (m.gid() == gid && mode & 0o020 != 0)
+        || mode & 0o002 != 0
+}
+
+/// Postfix appends to `/file` alias targets with the rights of
+/// `default_privs`; running as root, check those rights ourselves: the file
+/// (or, for a new file, its directory) must be writable by that user, and
+/// only a regular file will do (never a symlink, device or directory).
+pub fn check_file_target(path: &Path, uid: u32, gid: u32) -> Result<(), Failure> {
+    let denied = |why: &str| {
+        Err((
+            Status::Bounced,
+            "5.3.0",
+            format!("cannot append to file {}: {why}", path.display()),
+        ))
+    };
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_file() => denied("not a regular file"),
+        Ok(m) if !writable_by(&m, uid, gid) => denied("permission denied for default_privs"),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = path.parent().unwrap_or(Path::new("/"));
+            match std::fs::symlink_metadata(parent) {
+                Ok(m) if m.file_type().is_dir() && writable_by(&m, uid, gid) => Ok(()),
+                _ => denied("directory not writable for default_privs"),
+            }
+        }
+        Err(e) => Err(io_fail("stat", path, e)),
+    }
+}
+
+/// Append to an mbox file under a dot-lock and an exclusive flock, never
+/// through a symlink. A file this creates is given to `owner`.
+pub fn append_mbox(
+    path: &Path,
+    sender: &str,
+    data: &[u8],
+    owner: Option<(u32, u32)>,
+) -> Result<(), Failure> {
     if let Some(parent) = path.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
     let _dot = DotLock::take(path)?;
+    let existed = std::fs::symlink_metadata(path).is_ok();
     let mut f = std::fs::OpenOptions::new()
         .append(true)
         .create(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .map_err(|e| io_fail("open mailbox", path, e))?;
+    if let (false, Some((u, g))) = (existed, owner) {
+        let _ = std::os::unix::fs::chown(path, Some(u), Some(g));
+    }
     rustix::fs::flock(&f, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| io_fail("lock mailbox", path, std::io::Error::from(e)))?;
     let from = if sender.is_empty() {
@@ -225,9 +286,10 @@ mod tests {
             &mb,
             "a@b",
             b"Subject: y\r\n\r\nFrom here\r\n>From there\r\n",
+            None,
         )
         .unwrap();
-        append_mbox(&mb, "", b"Subject: z\r\n\r\nbody\r\n").unwrap();
+        append_mbox(&mb, "", b"Subject: z\r\n\r\nbody\r\n", None).unwrap();
         let text = std::fs::read_to_string(&mb).unwrap();
         assert!(text.starts_with("From a@b  "));
         assert!(text.contains("\n>From here\n>>From there\n"));
@@ -236,6 +298,54 @@ mod tests {
         assert!(
             !PathBuf::from(format!("{}.lock", mb.display())).exists(),
             "lock released"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+#[cfg(test)]
+mod file_target_tests {
+    use super::*;
+
+    #[test]
+    fn file_targets_need_default_privs_rights_and_no_symlinks() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!(
+            "mta-ft-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let nobody = (65534, 65534);
+        let fresh = dir.join("new.mbox");
+        let err = check_file_target(&fresh, nobody.0, nobody.1).unwrap_err();
+        assert!(err.2.contains("directory not writable"), "{}", err.2);
+        let open = dir.join("open.mbox");
+        std::fs::write(&open, b"").unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(check_file_target(&open, nobody.0, nobody.1).is_ok());
+        let closed = dir.join("closed.mbox");
+        std::fs::write(&closed, b"").unwrap();
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let uid = std::fs::metadata(&closed).unwrap().uid();
+        if uid != nobody.0 {
+            assert_eq!(
+                check_file_target(&closed, nobody.0, nobody.1)
+                    .unwrap_err()
+                    .0,
+                Status::Bounced
+            );
+        }
+        let link = dir.join("link.mbox");
+        std::os::unix::fs::symlink(&open, &link).unwrap();
+        assert!(check_file_target(&link, nobody.0, nobody.1)
+            .unwrap_err()
+            .2
+            .contains("not a regular file"));
+        assert!(
+            append_mbox(&link, "a@b", b"x\r\n", None).is_err(),
+            "O_NOFOLLOW"
         );
         let _ = std::fs::remove_dir_all(&dir);
     }
