@@ -296,7 +296,12 @@ impl Queue {
                 if large {
                     body::remove(&self.inner.dir, &msg.queue_id);
                 }
-                Err(QueueError::Write(e))
+                // ENOSPC/EDQUOT from the database file: smtpd answers 452, not 451.
+                if e.contains("os error 28") || e.contains("os error 122") {
+                    Err(QueueError::NoSpace)
+                } else {
+                    Err(QueueError::Write(e))
+                }
             }
         }
     }
