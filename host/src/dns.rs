@@ -68,10 +68,7 @@ impl Dns {
     }
 
     /// Several questions concurrently; one result per question, in order.
-    pub async fn query_many(
-        &self,
-        questions: &[(String, RecordType)],
-    ) -> Vec<Result<Answer, DnsError>> {
+    pub async fn query_many(&self, questions: &[(String, RecordType)]) -> Vec<Result<Answer, DnsError>> {
         let mut out = Vec::with_capacity(questions.len());
         for (n, t) in questions {
             out.push(self.query(n, *t).await);
