@@ -281,16 +281,21 @@ struct Spec {
     sidecar: Sidecar,
 }
 
-/// Load the built-ins this configuration needs and every drop-in.
-pub async fn load_all(sandbox: &Sandbox, services: &Services<'_>) -> anyhow::Result<Loaded> {
+/// Load the built-ins this configuration needs (when `builtins`) and every drop-in.
+pub async fn load_all(
+    sandbox: &Sandbox,
+    services: &Services<'_>,
+    builtins: bool,
+) -> anyhow::Result<Loaded> {
     let settings = Settings::from_config(services.config)?;
     let mut specs = Vec::new();
+    let names: &[&str] = if builtins { BUILTINS } else { &[] };
     let restrictions_text: String = RESTRICTION_LISTS
         .iter()
         .map(|p| param(services.config, p))
         .collect::<Vec<_>>()
         .join(" ");
-    for name in BUILTINS {
+    for name in names {
         let file = settings.builtin_directory.join(format!("{name}.wasm"));
         let required = match *name {
             "restrictions" => true,
@@ -387,6 +392,29 @@ fn refuse(settings: &Settings, refused: &mut Vec<String>, e: anyhow::Error) -> a
     tracing::warn!("warning: {e:#}; plugin skipped");
     refused.push(format!("{e:#}"));
     Ok(())
+}
+
+/// Load one file as a drop-in, with the sidecar beside it (if any) and
+/// `extra_grants` on top (`mta plugin test --grant`).
+pub async fn load_file(
+    sandbox: &Sandbox,
+    services: &Services<'_>,
+    file: &Path,
+    mut sidecar: Sidecar,
+) -> anyhow::Result<Plugin> {
+    let settings = Settings::from_config(services.config)?;
+    sidecar.order.get_or_insert(DROP_IN_ORDER);
+    load_one(
+        sandbox,
+        services,
+        &settings,
+        Spec {
+            file: file.to_path_buf(),
+            builtin: false,
+            sidecar,
+        },
+    )
+    .await
 }
 
 /// The sidecar beside `file`, if any (unknown keys refused).

@@ -63,13 +63,36 @@ impl StageRunner {
         resolver: &crate::rewrite::Resolver,
         dns: &crate::dns::Dns,
     ) -> anyhow::Result<StageRunner> {
+        Self::load_with(sandbox, config, tables, resolver, dns, true).await
+    }
+
+    /// Like [`StageRunner::load`] but without the built-ins: only the drop-ins
+    /// of `plugin_directory` (tests, `mta plugin list` of a directory).
+    pub async fn load_drop_ins(
+        sandbox: &crate::sandbox::Sandbox,
+        config: &crate::config::Config,
+        tables: &std::sync::Arc<crate::tables::Tables>,
+        resolver: &crate::rewrite::Resolver,
+        dns: &crate::dns::Dns,
+    ) -> anyhow::Result<StageRunner> {
+        Self::load_with(sandbox, config, tables, resolver, dns, false).await
+    }
+
+    async fn load_with(
+        sandbox: &crate::sandbox::Sandbox,
+        config: &crate::config::Config,
+        tables: &std::sync::Arc<crate::tables::Tables>,
+        resolver: &crate::rewrite::Resolver,
+        dns: &crate::dns::Dns,
+        builtins: bool,
+    ) -> anyhow::Result<StageRunner> {
         let services = crate::sandbox::load::Services {
             config,
             tables,
             resolver,
             dns,
         };
-        let loaded = crate::sandbox::load::load_all(sandbox, &services).await?;
+        let loaded = crate::sandbox::load::load_all(sandbox, &services, builtins).await?;
         let settings = crate::sandbox::settings::Settings::from_config(config)?;
         Ok(StageRunner {
             plugins: loaded.plugins,
