@@ -359,8 +359,7 @@ async fn ungranted_capability_is_refused_at_load() {
     );
     let err = runner(&strict)
         .await
-        .err()
-        .expect("strict mode refuses to start");
+        .expect_err("strict mode refuses to start");
     assert!(format!("{err:#}").contains("capability dns"), "{err:#}");
 
     // Granted in its sidecar, the same component loads.
@@ -464,8 +463,7 @@ async fn a_missing_builtin_refuses_to_start() {
         &mta::dns::Dns::new(&s.config).expect("dns"),
     )
     .await
-    .err()
-    .expect("no restrictions.wasm: refuse");
+    .expect_err("no restrictions.wasm: refuse");
     assert!(
         format!("{err:#}").contains("built-in plugin restrictions"),
         "{err:#}"

@@ -306,7 +306,8 @@ pub async fn load_all(
                 .iter()
                 .any(|p| !param(services.config, p).is_empty()),
         };
-        if !required && !(*name == "rbl" && file.exists()) {
+        let optional_rbl = *name == "rbl" && file.exists();
+        if !required && !optional_rbl {
             continue;
         }
         if !file.exists() {

@@ -140,7 +140,7 @@ impl StageRunner {
 
     /// Run the connect, helo, mail, data or end-of-message stage (by `ctx.stage`).
     pub async fn check(&self, ctx: &Context) -> Decision {
-        self.verdict_stage(ctx, |c| Hook::Check(c)).await
+        self.verdict_stage(ctx, Hook::Check).await
     }
 
     /// Run the rcpt (or vrfy) stage for one recipient.
