@@ -122,7 +122,7 @@ impl Capabilities {
             .collect()
     }
 
-    /// Whether `name` lies in a granted zone.
+    /// Whether `name` lies in a granted zone (`.` grants every zone).
     pub fn zone_granted(&self, name: &str) -> bool {
         let Some(zones) = &self.dns_zones else {
             return true;
@@ -133,7 +133,7 @@ impl Capabilities {
                 .trim_end_matches('.')
                 .trim_start_matches('.')
                 .to_ascii_lowercase();
-            name == z || name.ends_with(&format!(".{z}"))
+            z.is_empty() || name == z || name.ends_with(&format!(".{z}"))
         })
     }
 
@@ -198,5 +198,50 @@ impl Capabilities {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caps(granted: &[Capability], zones: Option<Vec<String>>) -> Capabilities {
+        let config = crate::config::Config::default();
+        Capabilities {
+            plugin: "t".into(),
+            version: OnceLock::new(),
+            granted: granted.iter().copied().collect(),
+            tables: BTreeMap::new(),
+            lookup: Arc::new(Tables::new(&config)),
+            resolver: crate::rewrite::Resolver::new(&config),
+            dns: crate::dns::Dns::new(&config).expect("dns"),
+            dns_zones: zones,
+            kv: None,
+        }
+    }
+
+    #[test]
+    fn zones_limit_dns_names() {
+        let c = caps(&[Capability::Dns], Some(vec!["zen.example".into()]));
+        assert!(c.zone_granted("2.0.0.127.zen.example"));
+        assert!(c.zone_granted("ZEN.example."));
+        assert!(!c.zone_granted("evilzen.example"));
+        assert!(!c.zone_granted("example"));
+        assert!(caps(&[], None).zone_granted("anything.example"));
+        assert!(caps(&[], Some(vec![".".into()])).zone_granted("anything.example"));
+    }
+
+    #[test]
+    fn ungranted_capabilities_answer_errors_not_data() {
+        let c = caps(&[], Some(Vec::new()));
+        assert_eq!(c.now(), Duration::ZERO, "no clock: the epoch");
+        assert!(c.kv_get("k").is_err());
+        assert!(c.resolve(&["a@b".into()])[0].is_err());
+        assert!(matches!(
+            c.find("hash:/x", &[Query::Exact("k".into())])[0],
+            Err(LookupFailure::NotGranted(_))
+        ));
+        let clock = caps(&[Capability::Clock], None);
+        assert!(clock.now() > Duration::from_secs(1_600_000_000));
     }
 }

@@ -12,6 +12,7 @@ pub mod caps;
 pub mod kv;
 pub mod load;
 pub mod plugin;
+pub mod replay;
 pub mod settings;
 pub mod state;
 pub mod wit;
