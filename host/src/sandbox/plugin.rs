@@ -285,6 +285,24 @@ impl Instance {
         r.map_err(|e| self.fail(e))
     }
 
+    /// A new, initialised instance of `plugin`, bypassing its pool (what
+    /// isolation per message would cost; used by the benchmark).
+    pub async fn fresh(plugin: &Plugin) -> Result<Instance, Fault> {
+        let mut i =
+            Instance::instantiate(&plugin.engine, &plugin.pre, &plugin.caps, &plugin.limits)
+                .await?;
+        match i
+            .init(plugin.limits.init_time, &plugin.settings, &plugin.tables)
+            .await?
+        {
+            Ok(()) => Ok(i),
+            Err(text) => Err(Fault {
+                kind: FaultKind::Trap,
+                detail: format!("init refused: {text}"),
+            }),
+        }
+    }
+
     /// Mark the instance unusable (e.g. its call was cancelled mid-way).
     pub fn poison(&mut self) {
         self.poisoned = true;
@@ -351,18 +369,7 @@ impl Plugin {
         if let Some(i) = pooled {
             return Ok(i);
         }
-        let mut i =
-            Instance::instantiate(&self.engine, &self.pre, &self.caps, &self.limits).await?;
-        match i
-            .init(self.limits.init_time, &self.settings, &self.tables)
-            .await?
-        {
-            Ok(()) => Ok(i),
-            Err(text) => Err(Fault {
-                kind: FaultKind::Trap,
-                detail: format!("init refused: {text}"),
-            }),
-        }
+        Instance::fresh(self).await
     }
 
     /// Return an instance after a stage: kept warm unless it faulted, has
