@@ -502,3 +502,26 @@ fn count_files(dir: &Path) -> usize {
         })
         .sum()
 }
+
+#[tokio::test]
+async fn the_stage_wall_clock_cap_stops_a_plugin_with_a_generous_time_limit() {
+    let (log, _g) = capture();
+    let s = setup(
+        "stagecap",
+        &[("looper", "time_limit = \"20s\"\n")],
+        &[("plugin_stage_time_limit", "400ms")],
+    );
+    let (_sb, r) = runner(&s).await.expect("load");
+    let c = ctx(Stage::Rcpt, "mx.example", "a@example.org");
+    let t = Instant::now();
+    let d = r.rcpt(&c, &addr("loop@example.com")).await;
+    let took = t.elapsed();
+    assert_eq!(d, tempfail_from("looper"));
+    assert!(took < Duration::from_millis(400) + MARGIN, "took {took:?}");
+    assert!(
+        log.text().contains("fault at rcpt: timeout: plugin_stage_time_limit exceeded"),
+        "log:\n{}",
+        log.text()
+    );
+    assert_eq!(r.rcpt(&c, &addr("bob@example.com")).await, answered("looper", "bob@example.com"));
+}
