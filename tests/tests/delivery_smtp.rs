@@ -278,3 +278,50 @@ async fn held_mail_is_untouched_until_released() {
         "released mail goes out"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_corrupt_record_is_set_aside_and_the_rest_is_delivered() {
+    let dir = temp_dir("corrupt");
+    let port = free_port();
+    let sink = Sink::start(port, &dir.join("sink")).await;
+    let spool = dir.join("spool");
+    let good = {
+        let q = Queue::open(&spool).unwrap();
+        let m = message(
+            &q,
+            "a@example.org",
+            &["b@example.net"],
+            "Subject: fine\r\n\r\nx\r\n",
+        );
+        let id = m.queue_id.clone();
+        q.enqueue(m).await.unwrap();
+        id
+    };
+    // Damage the database behind the queue's back, as a bad disk or a bug would.
+    {
+        let db = redb::Database::create(spool.join("queue.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let def: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("meta");
+            let mut t = txn.open_table(def).unwrap();
+            t.insert("4jXBADBAD0000", b"\x00\xffnot a record".as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    }
+    let q = Queue::open(&spool).unwrap();
+    let cfg = config(port, &[]);
+    let _qmgr = Qmgr::start(&cfg, q.clone(), Resolver::new(&cfg)).unwrap();
+    assert!(wait_for(Duration::from_secs(20), || sink.messages().len() == 1).await);
+    assert!(sink.messages()[0].contains("Subject: fine"));
+    assert_eq!(q.list_corrupt().unwrap(), vec!["4jXBADBAD0000".to_string()]);
+    let mut gone = false;
+    for _ in 0..500 {
+        if q.get(&good).unwrap().is_none() {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(gone, "the good message was delivered and removed");
+}
