@@ -66,6 +66,9 @@ impl Qmgr {
     }
 }
 
+/// Dropping a `Qmgr` stops scheduling; deliveries already running finish
+/// and record their results. Starting a new one on the same `Queue` (a
+/// reload with new parameters) is safe: it does not touch those messages.
 impl Drop for Qmgr {
     fn drop(&mut self) {
         self.task.abort();

@@ -19,6 +19,9 @@ pub fn unix_now() -> u64 {
 /// does at start-up: they will be attempted again (a duplicate at worst,
 /// never a loss).
 async fn recover(ctx: &Ctx) {
+    if !ctx.queue.claim_recovery() {
+        return;
+    }
     let Ok(all) = ctx.queue.list().await else {
         return;
     };
@@ -42,7 +45,9 @@ enum Scan {
 /// Is `rec` due now? Updates `wake` with a future retry time.
 fn due(rec: &QueueRecord, now: u64, force: bool, wake: &mut u64) -> bool {
     match rec.queue {
-        QueueName::Incoming | QueueName::Active => true,
+        QueueName::Incoming => true,
+        // Being delivered right now (crash leftovers were recovered at start).
+        QueueName::Active => false,
         QueueName::Deferred if force || rec.next_attempt <= now => true,
         QueueName::Deferred => {
             *wake = (*wake).min(rec.next_attempt);

@@ -82,6 +82,8 @@ struct Inner {
     /// Ids committed or released since the queue manager last looked, so
     /// new mail is scheduled without rescanning the whole queue.
     fresh: std::sync::Mutex<Fresh>,
+    /// Set once a queue manager has moved crash leftovers out of `active`.
+    recovered: std::sync::atomic::AtomicBool,
 }
 
 /// New work for the queue manager; `overflow` asks for a full scan instead.
@@ -156,6 +158,7 @@ impl Queue {
                 minfree: AtomicU64::new(0),
                 commits,
                 fresh: Default::default(),
+                recovered: Default::default(),
             }),
         })
     }
@@ -203,6 +206,13 @@ impl Queue {
         } else {
             f.overflow = true;
         }
+    }
+
+    /// True exactly once per open queue: the first queue manager moves
+    /// messages left `active` by a crash back to `incoming`. A later one (a
+    /// restart after reload) must not, as those deliveries are still running.
+    pub fn claim_recovery(&self) -> bool {
+        !self.inner.recovered.swap(true, Ordering::SeqCst)
     }
 
     /// Ids committed or released since the last call (for the queue manager).
