@@ -17,7 +17,10 @@ pub struct Decision {
 
 impl Decision {
     pub fn dunno() -> Decision {
-        Decision { verdict: Verdict::Dunno, plugin: None }
+        Decision {
+            verdict: Verdict::Dunno,
+            plugin: None,
+        }
     }
 }
 
