@@ -55,8 +55,7 @@ impl Config {
     /// The built-in configuration used when no `-c DIR` is given.
     pub fn embedded_default(spool: &Path) -> Config {
         let mut c = Config::default();
-        c.explicit
-            .insert("queue_directory".into(), spool.display().to_string());
+        c.explicit.insert("queue_directory".into(), spool.display().to_string());
         c
     }
 

@@ -57,13 +57,7 @@ impl Queue {
 
     /// A new unique queue id (Postfix long-id style: time + counter, base 52).
     pub fn new_id(&self) -> String {
-        format!(
-            "{:X}",
-            std::time::UNIX_EPOCH
-                .elapsed()
-                .map(|d| d.as_nanos())
-                .unwrap_or(0)
-        )
+        format!("{:X}", std::time::UNIX_EPOCH.elapsed().map(|d| d.as_nanos()).unwrap_or(0))
     }
 
     /// Commit a message durably; returns after fsync.

@@ -17,10 +17,7 @@ pub struct Decision {
 
 impl Decision {
     pub fn dunno() -> Decision {
-        Decision {
-            verdict: Verdict::Dunno,
-            plugin: None,
-        }
+        Decision { verdict: Verdict::Dunno, plugin: None }
     }
 }
 

@@ -56,9 +56,7 @@ impl Tables {
 
     /// Open a table by its main.cf name, cached.
     pub fn open(&self, spec: &str) -> Result<Arc<dyn Table>, TableError> {
-        Err(TableError::Open(format!(
-            "{spec}: table type not supported yet"
-        )))
+        Err(TableError::Open(format!("{spec}: table type not supported yet")))
     }
 
     /// Expand `query` per access(5) and return the first hit in `table`.
