@@ -15,6 +15,7 @@
 pub mod check;
 pub mod filter;
 pub mod names;
+pub mod plugin;
 pub mod reply;
 pub mod settings;
 
