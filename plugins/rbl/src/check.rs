@@ -279,12 +279,12 @@ impl Rbl {
             let mut failed = Vec::new();
             for (site, idx) in self.settings.score_sites.iter().zip(&score_index) {
                 match answer(*idx) {
-                    Some(Lookup::Records(recs)) => {
-                        if matching_codes(recs, site.filter.as_ref()).is_some() {
-                            score += site.weight;
-                            if top.is_none_or(|t| site.weight > t.weight) {
-                                top = Some(site);
-                            }
+                    Some(Lookup::Records(recs))
+                        if matching_codes(recs, site.filter.as_ref()).is_some() =>
+                    {
+                        score += site.weight;
+                        if top.is_none_or(|t| site.weight > t.weight) {
+                            top = Some(site);
                         }
                     }
                     Some(Lookup::Failed(why)) => {
