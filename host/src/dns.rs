@@ -295,19 +295,50 @@ impl Dns {
         slot
     }
 
+    /// A fresh cached outcome, without waiting for anything.
+    fn cached(&self, name: &str, rtype: RecordType) -> Option<Result<Answer, DnsError>> {
+        let key = (normalise(name), rtype);
+        let now = Instant::now();
+        let slots = self.slots();
+        let (result, until) = slots.get(&key)?.get()?;
+        if *until <= now {
+            return None;
+        }
+        self.inner.hits.fetch_add(1, Ordering::Relaxed);
+        let mut result = result.clone();
+        if let Ok(a) = &mut result {
+            a.ttl = until.saturating_duration_since(now);
+        }
+        Some(result)
+    }
+
     /// Several questions concurrently; one result per question, in order.
+    /// Questions the cache answers cost no task: a repeat client's whole
+    /// batch is answered without spawning or waiting.
     pub async fn query_many(
         &self,
         questions: &[(String, RecordType)],
     ) -> Vec<Result<Answer, DnsError>> {
-        let mut set = tokio::task::JoinSet::new();
-        for (i, (name, rtype)) in questions.iter().enumerate() {
-            let dns = self.clone();
-            let (name, rtype) = (name.clone(), *rtype);
-            set.spawn(async move { (i, dns.query(&name, rtype).await) });
-        }
         let mut out: Vec<Result<Answer, DnsError>> =
             vec![Err(DnsError::ServerFailure("query task failed".into())); questions.len()];
+        let mut set = tokio::task::JoinSet::new();
+        let mut missing = Vec::new();
+        for (i, (name, rtype)) in questions.iter().enumerate() {
+            match self.cached(name, *rtype) {
+                Some(r) => out[i] = r,
+                None => missing.push(i),
+            }
+        }
+        if let [i] = missing[..] {
+            let (name, rtype) = &questions[i];
+            out[i] = self.query(name, *rtype).await;
+            return out;
+        }
+        for i in missing {
+            let dns = self.clone();
+            let (name, rtype) = (questions[i].0.clone(), questions[i].1);
+            set.spawn(async move { (i, dns.query(&name, rtype).await) });
+        }
         while let Some(joined) = set.join_next().await {
             if let Ok((i, result)) = joined {
                 out[i] = result;
