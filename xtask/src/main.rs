@@ -26,7 +26,7 @@ fn main() -> Result<()> {
         "build" => build(&root, false),
         "run" => {
             build(&root, false)?;
-            let mut cmd = Command::new(root.join("target/debug/mta"));
+            let mut cmd = Command::new(target_dir(&root).join("debug/mta"));
             if rest.is_empty() {
                 cmd.arg("run");
             }
@@ -47,6 +47,14 @@ fn main() -> Result<()> {
             run(&mut cmd)
         }
         _ => bail!("{USAGE}"),
+    }
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR` when set, else `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(d) if !d.is_empty() => root.join(PathBuf::from(d)),
+        _ => root.join("target"),
     }
 }
 
@@ -92,10 +100,10 @@ fn build(root: &Path, release: bool) -> Result<()> {
     }
     run(&mut cmd)?;
     for (name, out) in &crates {
-        let built = root
-            .join("target/wasm32-wasip2/release")
+        let built = target_dir(root)
+            .join("wasm32-wasip2/release")
             .join(format!("{}.wasm", name.replace('-', "_")));
-        let dest_dir = root.join("target").join(out);
+        let dest_dir = target_dir(root).join(out);
         std::fs::create_dir_all(&dest_dir)?;
         let dest = dest_dir.join(format!("{name}.wasm"));
         std::fs::copy(&built, &dest).with_context(|| format!("copying {}", built.display()))?;

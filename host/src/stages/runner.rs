@@ -1,8 +1,18 @@
 //! CONTRACT for smtpd: `StageRunner` answers one `Decision` per stage call.
 //! Plugin faults never surface here as errors: the runner applies the
 //! plugin's failure action (default `451 4.3.0`) and logs the plugin's name.
+//!
+//! Order: the built-ins first (restrictions, rbl, header-checks), then the
+//! drop-ins by their sidecar `order`, then name. Only the hooks a plugin
+//! declared are called. The first decisive verdict of a stage wins; `Warn` and
+//! `Info` are logged and the stage goes on; `DeferIfPermit`/`DeferIfReject`
+//! follow Postfix (a later permit, resp. reject, turns into the deferral).
 
 use super::types::*;
+use crate::sandbox::plugin::{Answer, Hook, Instance};
+use crate::sandbox::Plugin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// The outcome of one stage: the decisive verdict and who gave it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,7 +27,10 @@ pub struct Decision {
 
 impl Decision {
     pub fn dunno() -> Decision {
-        Decision { verdict: Verdict::Dunno, plugin: None }
+        Decision {
+            verdict: Verdict::Dunno,
+            plugin: None,
+        }
     }
 }
 
@@ -31,12 +44,18 @@ pub struct PluginVerdict {
 
 /// The plugins of one listener, in order, ready to be called.
 #[derive(Debug, Default)]
-pub struct StageRunner {}
+pub struct StageRunner {
+    plugins: Vec<Arc<Plugin>>,
+    refused: Vec<String>,
+    stage_time_limit: Duration,
+}
+
+const DEFAULT_STAGE_LIMIT: Duration = Duration::from_secs(30);
 
 impl StageRunner {
-    /// Load the built-in plugins (from `daemon_directory`) and the drop-ins
-    /// (from `plugin_directory`) for a listener whose effective configuration
-    /// (main.cf plus its master.cf `-o` overrides) is `config`.
+    /// Load the built-in plugins (from `builtin_plugin_directory`) and the
+    /// drop-ins (from `plugin_directory`) for a listener whose effective
+    /// configuration (main.cf plus its master.cf `-o` overrides) is `config`.
     pub async fn load(
         sandbox: &crate::sandbox::Sandbox,
         config: &crate::config::Config,
@@ -44,61 +63,458 @@ impl StageRunner {
         resolver: &crate::rewrite::Resolver,
         dns: &crate::dns::Dns,
     ) -> anyhow::Result<StageRunner> {
-        let _ = (sandbox, config, tables, resolver, dns);
-        Ok(StageRunner {})
+        Self::load_with(sandbox, config, tables, resolver, dns, true).await
+    }
+
+    /// Like [`StageRunner::load`] but without the built-ins: only the drop-ins
+    /// of `plugin_directory` (tests, `mta plugin list` of a directory).
+    pub async fn load_drop_ins(
+        sandbox: &crate::sandbox::Sandbox,
+        config: &crate::config::Config,
+        tables: &std::sync::Arc<crate::tables::Tables>,
+        resolver: &crate::rewrite::Resolver,
+        dns: &crate::dns::Dns,
+    ) -> anyhow::Result<StageRunner> {
+        Self::load_with(sandbox, config, tables, resolver, dns, false).await
+    }
+
+    async fn load_with(
+        sandbox: &crate::sandbox::Sandbox,
+        config: &crate::config::Config,
+        tables: &std::sync::Arc<crate::tables::Tables>,
+        resolver: &crate::rewrite::Resolver,
+        dns: &crate::dns::Dns,
+        builtins: bool,
+    ) -> anyhow::Result<StageRunner> {
+        let services = crate::sandbox::load::Services {
+            config,
+            tables,
+            resolver,
+            dns,
+        };
+        let loaded = crate::sandbox::load::load_all(sandbox, &services, builtins).await?;
+        let settings = crate::sandbox::settings::Settings::from_config(config)?;
+        Ok(StageRunner {
+            plugins: loaded.plugins,
+            refused: loaded.refused,
+            stage_time_limit: settings.stage_time_limit,
+        })
+    }
+
+    /// A runner over already loaded plugins (tests, `mta plugin test`).
+    pub fn from_plugins(plugins: Vec<Arc<Plugin>>, stage_time_limit: Duration) -> StageRunner {
+        StageRunner {
+            plugins,
+            refused: Vec::new(),
+            stage_time_limit,
+        }
     }
 
     /// A runner with no plugins: every stage answers `Dunno`.
     pub fn empty() -> StageRunner {
-        StageRunner {}
+        StageRunner {
+            plugins: Vec::new(),
+            refused: Vec::new(),
+            stage_time_limit: DEFAULT_STAGE_LIMIT,
+        }
+    }
+
+    /// The plugins in calling order.
+    pub fn plugins(&self) -> &[Arc<Plugin>] {
+        &self.plugins
+    }
+
+    /// Drop-ins refused at load (non-strict mode), with the reason.
+    pub fn refused(&self) -> &[String] {
+        &self.refused
+    }
+
+    fn deadline(&self) -> Instant {
+        let limit = if self.stage_time_limit.is_zero() {
+            DEFAULT_STAGE_LIMIT
+        } else {
+            self.stage_time_limit
+        };
+        Instant::now() + limit
     }
 
     /// Run the connect, helo, mail, data or end-of-message stage (by `ctx.stage`).
     pub async fn check(&self, ctx: &Context) -> Decision {
-        let _ = ctx;
-        Decision::dunno()
+        self.verdict_stage(ctx, Hook::Check).await
     }
 
     /// Run the rcpt (or vrfy) stage for one recipient.
     pub async fn rcpt(&self, ctx: &Context, recipient: &Address) -> Decision {
-        let _ = (ctx, recipient);
-        Decision::dunno()
+        self.verdict_stage(ctx, |c| Hook::Rcpt(c, recipient)).await
     }
 
     /// Run the etrn stage.
     pub async fn etrn(&self, ctx: &Context, destination: &str) -> Decision {
-        let _ = (ctx, destination);
-        Decision::dunno()
+        self.verdict_stage(ctx, |c| Hook::Etrn(c, destination))
+            .await
+    }
+
+    async fn verdict_stage<'a>(
+        &'a self,
+        ctx: &'a Context,
+        hook: impl Fn(&'a Context) -> Hook<'a>,
+    ) -> Decision {
+        let deadline = self.deadline();
+        let mut combine = Combine::default();
+        for p in self.plugins.iter().filter(|p| p.hooks(ctx.stage)) {
+            let mut lent = None;
+            let v = invoke(p, &mut lent, hook(ctx), ctx.stage, deadline).await;
+            if let Some(i) = lent {
+                p.give_back(i);
+            }
+            let v = match v {
+                Answer::Verdict(v) => v,
+                Answer::Indexed(_) => Verdict::Dunno,
+            };
+            if let Some(d) = combine.add(ctx, &p.name, v) {
+                return d;
+            }
+        }
+        combine.finish()
     }
 
     /// Lend instances of the content plugins for one message.
     pub async fn content(&self) -> ContentScan {
-        ContentScan {}
+        let mut plugins: Vec<Lent> = self
+            .plugins
+            .iter()
+            .filter(|p| {
+                p.hooks(Stage::Headers) || p.hooks(Stage::Body) || p.hooks(Stage::EndOfMessage)
+            })
+            .map(|p| Lent {
+                plugin: p.clone(),
+                instance: None,
+                faulted: false,
+                body_done: false,
+            })
+            .collect();
+        // header-checks sees the headers first, as Postfix's cleanup does.
+        plugins.sort_by_key(|l| l.plugin.name != "header-checks");
+        ContentScan {
+            plugins,
+            stage_time_limit: self.stage_time_limit,
+        }
     }
 }
 
+/// Call one plugin, applying the breaker, the stage deadline and the failure
+/// policy. Never fails: a fault becomes the plugin's failure verdict.
+async fn invoke(
+    p: &Plugin,
+    lent: &mut Option<Instance>,
+    hook: Hook<'_>,
+    stage: Stage,
+    deadline: Instant,
+) -> Answer {
+    if !p.admit() {
+        tracing::info!(plugin = %p.name, "plugin {} version {}: quarantined, {} applied at {}", p.name, p.version(), p.limits.failure_action.as_str(), stage.as_str());
+        return Answer::Verdict(p.limits.failure_action.verdict());
+    }
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    let call = async {
+        if lent.is_none() {
+            *lent = Some(p.lend().await?);
+        }
+        match lent.as_mut() {
+            Some(i) => i.call(p.limits.time, hook).await,
+            None => Err(crate::sandbox::Fault {
+                kind: crate::sandbox::FaultKind::Trap,
+                detail: "no instance".into(),
+            }),
+        }
+    };
+    let fault = match tokio::time::timeout(remaining, call).await {
+        Ok(Ok(answer)) => {
+            p.succeeded();
+            return answer;
+        }
+        Ok(Err(f)) => f,
+        Err(_) => {
+            if let Some(i) = lent.as_mut() {
+                i.poison();
+            }
+            crate::sandbox::Fault {
+                kind: crate::sandbox::FaultKind::Timeout,
+                detail: "plugin_stage_time_limit exceeded".into(),
+            }
+        }
+    };
+    tracing::warn!(
+        plugin = %p.name,
+        "warning: plugin {} version {}: fault at {}: {}: {}",
+        p.name,
+        p.version(),
+        stage.as_str(),
+        fault.kind.as_str(),
+        fault.detail
+    );
+    // The faulted instance is never reused.
+    lent.take();
+    p.faulted();
+    Answer::Verdict(p.limits.failure_action.verdict())
+}
+
+/// Postfix's way of turning a stage's verdicts into one decision.
+#[derive(Default)]
+struct Combine {
+    defer_if_permit: Option<(Reply, String)>,
+    defer_if_reject: Option<(Reply, String)>,
+}
+
+fn log_verdict(ctx: &Context, kind: &str, text: &str, plugin: &str) {
+    let s = &ctx.session;
+    let qid = ctx.envelope.queue_id.as_deref().unwrap_or("NOQUEUE");
+    let from = ctx
+        .envelope
+        .sender
+        .as_ref()
+        .map(|a| a.address.as_str())
+        .unwrap_or("");
+    let to = ctx
+        .envelope
+        .recipients
+        .last()
+        .map(|a| a.address.as_str())
+        .unwrap_or("");
+    let helo = s.helo_name.as_deref().unwrap_or("");
+    let stage = ctx.stage.as_str().to_ascii_uppercase();
+    let text = crate::sandbox::caps::escape(text);
+    let line = format!(
+        "{qid}: {kind}: {stage} from {}[{}]: {text}; from=<{from}> to=<{to}> proto={} helo=<{helo}> plugin={plugin}",
+        s.client_name, s.client_address, s.protocol
+    );
+    if kind == "warn" {
+        tracing::warn!(plugin, "{line}");
+    } else {
+        tracing::info!(plugin, "{line}");
+    }
+}
+
+impl Combine {
+    /// Take one plugin's verdict; `Some` ends the stage.
+    fn add(&mut self, ctx: &Context, plugin: &str, v: Verdict) -> Option<Decision> {
+        let decide = |verdict| {
+            Some(Decision {
+                verdict,
+                plugin: Some(plugin.to_string()),
+            })
+        };
+        match v {
+            Verdict::Dunno
+            | Verdict::Ignore
+            | Verdict::Pass
+            | Verdict::Strip(_)
+            | Verdict::Prepend(_)
+            | Verdict::Replace(_) => None,
+            Verdict::Warn(t) => {
+                log_verdict(ctx, "warn", &t, plugin);
+                None
+            }
+            Verdict::Info(t) => {
+                log_verdict(ctx, "info", &t, plugin);
+                None
+            }
+            Verdict::DeferIfPermit(r) => {
+                self.defer_if_permit.get_or_insert((r, plugin.to_string()));
+                None
+            }
+            Verdict::DeferIfReject(r) => {
+                self.defer_if_reject.get_or_insert((r, plugin.to_string()));
+                None
+            }
+            Verdict::Reject(r) => match self.defer_if_reject.take() {
+                Some((d, who)) => Some(Decision {
+                    verdict: Verdict::Defer(d),
+                    plugin: Some(who),
+                }),
+                None => decide(Verdict::Reject(r)),
+            },
+            Verdict::Ok => match self.defer_if_permit.take() {
+                Some((d, who)) => Some(Decision {
+                    verdict: Verdict::Defer(d),
+                    plugin: Some(who),
+                }),
+                None => decide(Verdict::Ok),
+            },
+            other => decide(other),
+        }
+    }
+
+    fn finish(mut self) -> Decision {
+        match self.defer_if_permit.take() {
+            Some((d, who)) => Decision {
+                verdict: Verdict::Defer(d),
+                plugin: Some(who),
+            },
+            None => Decision::dunno(),
+        }
+    }
+}
+
+/// One content plugin's instance for the current message.
+struct Lent {
+    plugin: Arc<Plugin>,
+    instance: Option<Instance>,
+    faulted: bool,
+    body_done: bool,
+}
+
 /// Content inspection of one message: headers, then body chunks, then end.
-#[derive(Debug, Default)]
-pub struct ContentScan {}
+/// One instance per plugin serves all three, so a plugin may keep state
+/// across them; the instances go back to their pools when this is dropped.
+#[derive(Default)]
+pub struct ContentScan {
+    plugins: Vec<Lent>,
+    stage_time_limit: Duration,
+}
+
+impl std::fmt::Debug for ContentScan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.plugins.iter().map(|l| &l.plugin.name))
+            .finish()
+    }
+}
+
+impl Drop for ContentScan {
+    fn drop(&mut self) {
+        for l in &mut self.plugins {
+            if let Some(i) = l.instance.take() {
+                l.plugin.give_back(i);
+            }
+        }
+    }
+}
+
+/// Whether a content verdict settles the message's fate (later plugins are not asked).
+fn ends_message(v: &Verdict) -> bool {
+    matches!(
+        v,
+        Verdict::Reject(_) | Verdict::Defer(_) | Verdict::Discard(_)
+    )
+}
 
 impl ContentScan {
     /// The most body bytes any content plugin wants; 0 = no body hook.
     pub fn body_limit(&self) -> u64 {
-        0
+        self.plugins
+            .iter()
+            .filter_map(|l| l.plugin.body_limit())
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn deadline(&self) -> Instant {
+        let limit = if self.stage_time_limit.is_zero() {
+            DEFAULT_STAGE_LIMIT
+        } else {
+            self.stage_time_limit
+        };
+        Instant::now() + limit
     }
 
     pub async fn headers(&mut self, ctx: &Context, headers: &[Header]) -> Vec<PluginVerdict> {
-        let _ = (ctx, headers);
-        Vec::new()
+        let deadline = self.deadline();
+        let mut out = Vec::new();
+        for l in self
+            .plugins
+            .iter_mut()
+            .filter(|l| !l.faulted && l.plugin.hooks(Stage::Headers))
+        {
+            let answer = call_lent(l, Hook::Headers(ctx, headers), Stage::Headers, deadline).await;
+            if push_indexed(&mut out, &l.plugin.name, answer) {
+                break;
+            }
+        }
+        out
     }
 
     pub async fn body(&mut self, ctx: &Context, chunk: &BodyChunk) -> Vec<PluginVerdict> {
-        let _ = (ctx, chunk);
-        Vec::new()
+        let deadline = self.deadline();
+        let mut out = Vec::new();
+        for l in self
+            .plugins
+            .iter_mut()
+            .filter(|l| !l.faulted && !l.body_done && l.plugin.hooks(Stage::Body))
+        {
+            let limit = l.plugin.body_limit().unwrap_or(0);
+            if chunk.offset >= limit {
+                l.body_done = true;
+                continue;
+            }
+            let size: u64 = chunk.lines.iter().map(|x| x.len() as u64 + 2).sum();
+            let answer = if chunk.offset + size > limit && !chunk.last {
+                // The last piece this plugin will see: mark it so.
+                let mut c = chunk.clone();
+                c.last = true;
+                l.body_done = true;
+                call_lent(l, Hook::Body(ctx, &c), Stage::Body, deadline).await
+            } else {
+                l.body_done = chunk.last;
+                call_lent(l, Hook::Body(ctx, chunk), Stage::Body, deadline).await
+            };
+            if push_indexed(&mut out, &l.plugin.name, answer) {
+                break;
+            }
+        }
+        out
     }
 
     pub async fn end(&mut self, ctx: &Context) -> Decision {
-        let _ = ctx;
-        Decision::dunno()
+        let deadline = self.deadline();
+        let mut combine = Combine::default();
+        for l in self
+            .plugins
+            .iter_mut()
+            .filter(|l| !l.faulted && l.plugin.hooks(Stage::EndOfMessage))
+        {
+            let v = match call_lent(l, Hook::Check(ctx), Stage::EndOfMessage, deadline).await {
+                Answer::Verdict(v) => v,
+                Answer::Indexed(_) => Verdict::Dunno,
+            };
+            if let Some(d) = combine.add(ctx, &l.plugin.name, v) {
+                return d;
+            }
+        }
+        combine.finish()
     }
+}
+
+async fn call_lent(l: &mut Lent, hook: Hook<'_>, stage: Stage, deadline: Instant) -> Answer {
+    let answer = invoke(&l.plugin, &mut l.instance, hook, stage, deadline).await;
+    // `invoke` drops the instance on a fault, and a quarantined plugin never
+    // gets one: either way its failure verdict already applies to this
+    // message, so it is not called again for it.
+    if l.instance.is_none() {
+        l.faulted = true;
+    }
+    answer
+}
+
+/// Tag a plugin's content verdicts; true when the message's fate is settled.
+fn push_indexed(out: &mut Vec<PluginVerdict>, plugin: &str, answer: Answer) -> bool {
+    let list = match answer {
+        Answer::Indexed(list) => list,
+        // A fault or quarantine: the failure verdict applies to the message.
+        Answer::Verdict(Verdict::Dunno) => Vec::new(),
+        Answer::Verdict(v) => vec![IndexedVerdict {
+            index: 0,
+            verdict: v,
+        }],
+    };
+    let mut settled = false;
+    for v in list {
+        settled |= ends_message(&v.verdict);
+        out.push(PluginVerdict {
+            plugin: plugin.to_string(),
+            index: v.index,
+            verdict: v.verdict,
+        });
+    }
+    settled
 }

@@ -1,0 +1,175 @@
+//! Sandbox costs, with epoch interruption on and the pooling allocator:
+//! per-message set-up (lend + return a warm, initialised instance), one hook
+//! call on a warm instance, a whole rcpt stage through the runner, and, for
+//! comparison, a fresh instance (instantiate + init) as isolation per
+//! message would need. Uses the `looper` fixture's harmless path.
+//!
+//! Run: `cargo xtask build && cargo bench -p mta --bench sandbox`
+//! (or `MTA_FIXTURES=DIR cargo bench -p mta --bench sandbox`).
+
+use mta::config::Config;
+use mta::sandbox::plugin::Hook;
+use mta::sandbox::Sandbox;
+use mta::stages::{Address, Context, Envelope, Session, Stage, StageRunner};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn fixtures_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("MTA_FIXTURES") {
+        return PathBuf::from(d);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            let exe = std::env::current_exe().expect("bench executable path");
+            exe.ancestors()
+                .nth(3)
+                .expect("target directory")
+                .to_path_buf()
+        });
+    target.join("fixtures")
+}
+
+fn report(what: &str, n: u32, total: Duration) {
+    let per = total.as_nanos() as f64 / f64::from(n);
+    if per >= 10_000.0 {
+        println!("{what:<58} {:>10.1} us/op  ({n} ops)", per / 1000.0);
+    } else {
+        println!("{what:<58} {:>10.0} ns/op  ({n} ops)", per);
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let looper = fixtures_dir().join("looper.wasm");
+    anyhow::ensure!(
+        looper.exists(),
+        "{} missing: run `cargo xtask build` first",
+        looper.display()
+    );
+    let dir = std::env::temp_dir().join(format!("mta-bench-sandbox-{}", std::process::id()));
+    let plugins = dir.join("plugins");
+    std::fs::create_dir_all(&plugins)?;
+    std::fs::copy(&looper, plugins.join("looper.wasm"))?;
+    let mut config = Config::default();
+    config
+        .explicit
+        .insert("plugin_directory".into(), plugins.display().to_string());
+    config.explicit.insert(
+        "queue_directory".into(),
+        dir.join("queue").display().to_string(),
+    );
+    config.explicit.insert(
+        "plugin_cache_directory".into(),
+        dir.join("cache").display().to_string(),
+    );
+    config
+        .explicit
+        .insert("plugin_max_use".into(), "100000000".into());
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let sandbox = Sandbox::new(&config)?;
+        let tables = Arc::new(mta::tables::Tables::new(&config));
+        let resolver = mta::rewrite::Resolver::new(&config);
+        let dns = mta::dns::Dns::new(&config)?;
+        let runner =
+            StageRunner::load_drop_ins(&sandbox, &config, &tables, &resolver, &dns).await?;
+        let plugin = runner
+            .plugins()
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("looper did not load"))?;
+        let ctx = Context {
+            stage: Stage::Rcpt,
+            session: Session {
+                id: "1".into(),
+                client_address: "192.0.2.7".into(),
+                client_name: "mx.example.org".into(),
+                helo_name: Some("mx.example.org".into()),
+                protocol: "ESMTP".into(),
+                ..Session::default()
+            },
+            envelope: Envelope {
+                sender: Some(Address {
+                    address: "a@example.org".into(),
+                    params: Vec::new(),
+                }),
+                ..Envelope::default()
+            },
+        };
+        let rcpt = Address {
+            address: "bob@example.com".into(),
+            params: Vec::new(),
+        };
+        let limit = plugin.limits.time;
+
+        // Warm up: compile caches, pool, page faults.
+        for _ in 0..1000 {
+            let mut i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+            i.call(limit, Hook::Rcpt(&ctx, &rcpt))
+                .await
+                .map_err(|f| anyhow::anyhow!("{f}"))?;
+            plugin.give_back(i);
+        }
+
+        let n = 200_000;
+        let t = Instant::now();
+        for _ in 0..n {
+            let i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+            plugin.give_back(i);
+        }
+        report(
+            "per-message set-up: lend + return a warm instance",
+            n,
+            t.elapsed(),
+        );
+
+        let mut i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+        let n = 200_000;
+        let t = Instant::now();
+        for _ in 0..n {
+            i.call(limit, Hook::Rcpt(&ctx, &rcpt))
+                .await
+                .map_err(|f| anyhow::anyhow!("{f}"))?;
+        }
+        report(
+            "hook call on a warm instance (rcpt, epoch on)",
+            n,
+            t.elapsed(),
+        );
+        plugin.give_back(i);
+
+        let n = 100_000;
+        let t = Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(runner.rcpt(&ctx, &rcpt).await);
+        }
+        report(
+            "runner.rcpt: lend + call + return + decision",
+            n,
+            t.elapsed(),
+        );
+
+        // What isolation per message would cost: a fresh pooled instance + init.
+        let n = 2_000;
+        let t = Instant::now();
+        for _ in 0..n {
+            let mut i = mta::sandbox::plugin::Instance::fresh(&plugin)
+                .await
+                .map_err(|f| anyhow::anyhow!("{f}"))?;
+            i.poison();
+            drop(i);
+        }
+        report(
+            "fresh instance: instantiate (pooling, CoW) + init",
+            n,
+            t.elapsed(),
+        );
+        anyhow::Ok(())
+    })?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
