@@ -5,14 +5,18 @@
 //!
 //! Run: `cargo bench -p mta-e2e --bench rbl` (figures go to BENCHMARKS.md).
 //!
-//! The engine is the rbl plugin's own (`rbl::Rbl`), called natively with
-//! the host's real resolver (`mta::dns::Dns`) behind its `Host` trait; what
-//! the wasm sandbox adds per call is measured by the sandbox benchmarks.
+//! Two layers are measured: the engine alone (`rbl::Rbl`, called natively
+//! with the host's real resolver behind its `Host` trait), and the whole
+//! stage as smtpd runs it: the rbl wasm component in the sandbox, called
+//! through `StageRunner::rcpt`, its `dns` capability served by the same
+//! resolver (needs `cargo build --release --target wasm32-wasip2 -p rbl`).
 
 use mta::dns::{Dns, DnsSettings, Record, RecordType};
 use mta_e2e::dnsd::{Behaviour, ZoneSet};
 use rbl::{Decision, Facts, Host, Level, Lookup, QType, Question, Rbl, Stage};
 use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The engine's DNS through the host resolver, from a non-runtime thread.
@@ -137,12 +141,15 @@ fn main() {
     };
     let rbl = Rbl::new(&[(
         "smtpd_recipient_restrictions".to_string(),
-        "reject_rbl_client zen.example, reject_rbl_client bl.example, reject_rhsbl_sender dbl.example".to_string(),
+        "reject_rbl_client zen.example, reject_rbl_client bl.example, reject_rhsbl_sender dbl.example"
+            .to_string(),
     )])
     .expect("settings");
     let handle = rt.handle().clone();
+    let lists =
+        "reject_rbl_client zen.example, reject_rbl_client bl.example, reject_rhsbl_sender dbl.example";
 
-    println!("rbl bench: {clients} clients, 3 lists (2 by client address, 1 by sender domain), loopback DNS over UDP");
+    println!("engine alone: {clients} clients, 3 lists (2 by client address, 1 by sender domain), loopback DNS over UDP");
     for threads in [1u32, 16] {
         dns.clear_cache();
         let before = dns.stats();
@@ -166,4 +173,139 @@ fn main() {
             warm.as_secs_f64() * 1e6 / f64::from(clients),
         );
     }
+
+    match component() {
+        Some(wasm) => rt.block_on(through_sandbox(&wasm, srv.addr(), lists, clients)),
+        None => println!("sandbox part skipped: rbl.wasm not built (cargo build --release --target wasm32-wasip2 -p rbl)"),
+    }
+}
+
+fn component() -> Option<PathBuf> {
+    let target = PathBuf::from(std::env::var_os("CARGO_TARGET_DIR")?);
+    [
+        target.join("plugins/rbl.wasm"),
+        target.join("wasm32-wasip2/release/rbl.wasm"),
+    ]
+    .into_iter()
+    .find(|p| p.exists())
+}
+
+fn ctx(client: Ipv4Addr) -> mta::stages::Context {
+    use mta::stages::{Address, Context, Envelope, Session, Stage};
+    Context {
+        stage: Stage::Rcpt,
+        session: Session {
+            id: "1".into(),
+            client_address: client.to_string(),
+            client_name: "unknown".into(),
+            reverse_client_name: "unknown".into(),
+            helo_name: Some("client.example".into()),
+            protocol: "ESMTP".into(),
+            ..Session::default()
+        },
+        envelope: Envelope {
+            sender: Some(Address {
+                address: "a@sender.example".into(),
+                params: Vec::new(),
+            }),
+            ..Envelope::default()
+        },
+    }
+}
+
+/// The rbl component as a drop-in, one `rcpt` stage per client.
+async fn through_sandbox(
+    wasm: &std::path::Path,
+    server: std::net::SocketAddr,
+    lists: &str,
+    clients: u32,
+) {
+    use mta::stages::{Address, StageRunner, Verdict};
+    let dir = std::env::temp_dir().join(format!("mta-rbl-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let plugdir = dir.join("plugins");
+    std::fs::create_dir_all(&plugdir).expect("plugin dir");
+    std::fs::copy(wasm, plugdir.join("rbl.wasm")).expect("copy rbl.wasm");
+    std::fs::write(
+        plugdir.join("rbl.toml"),
+        "capabilities = [\"dns\", \"lookup\"]\ndns_zones = [\"zen.example\", \"bl.example\", \"dbl.example\"]\n",
+    )
+    .expect("sidecar");
+    let mut config = mta::config::Config::default();
+    for (k, v) in [
+        ("plugin_directory", plugdir.display().to_string()),
+        (
+            "builtin_plugin_directory",
+            dir.join("builtin").display().to_string(),
+        ),
+        ("queue_directory", dir.join("queue").display().to_string()),
+        (
+            "plugin_cache_directory",
+            dir.join("cache").display().to_string(),
+        ),
+        ("smtpd_recipient_restrictions", lists.to_string()),
+    ] {
+        config.explicit.insert(k.to_string(), v);
+    }
+    let sandbox = mta::sandbox::Sandbox::new(&config).expect("sandbox");
+    let tables = Arc::new(mta::tables::Tables::new(&config));
+    let resolver = mta::rewrite::Resolver::new(&config);
+    let dns = Dns::with_settings(DnsSettings {
+        servers: vec![server],
+        timeout: Duration::from_secs(5),
+        concurrency: 100,
+    })
+    .expect("resolver");
+    let runner = Arc::new(
+        StageRunner::load_drop_ins(&sandbox, &config, &tables, &resolver, &dns)
+            .await
+            .expect("load rbl.wasm"),
+    );
+    let rcpt = Address {
+        address: "b@dest.example".into(),
+        params: Vec::new(),
+    };
+    for parallel in [1u32, 16] {
+        dns.clear_cache();
+        let mut figures = Vec::new();
+        for pass in ["cold", "warm"] {
+            let before = dns.stats().upstream_queries;
+            let start = Instant::now();
+            let mut set = tokio::task::JoinSet::new();
+            for t in 0..parallel {
+                let (runner, rcpt) = (runner.clone(), rcpt.clone());
+                set.spawn(async move {
+                    let mut rejected = 0u32;
+                    let mut i = t;
+                    while i < clients {
+                        let d = runner.rcpt(&ctx(client(i)), &rcpt).await;
+                        if matches!(d.verdict, Verdict::Reject(_)) {
+                            rejected += 1;
+                        }
+                        i += parallel;
+                    }
+                    rejected
+                });
+            }
+            let mut rejected = 0;
+            while let Some(r) = set.join_next().await {
+                rejected += r.expect("bench task");
+            }
+            let took = start.elapsed();
+            let asked = dns.stats().upstream_queries - before;
+            if pass == "warm" {
+                assert_eq!(asked, 0, "a warm cache must ask nothing");
+            }
+            figures.push(format!(
+                "{pass} {:>7.0} stages/s ({:.1} µs each, {asked} upstream queries, {rejected} rejected)",
+                f64::from(clients) / took.as_secs_f64(),
+                took.as_secs_f64() * 1e6 / f64::from(clients),
+            ));
+        }
+        println!(
+            "sandbox, {parallel:>2} sessions in parallel: {}",
+            figures.join("; ")
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
