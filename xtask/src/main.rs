@@ -23,9 +23,13 @@ fn main() -> Result<()> {
     let root = workspace_root();
     std::env::set_current_dir(&root)?;
     match task.as_str() {
-        "build" => build(&root, false),
+        "build" => {
+            build_plugins(&root)?;
+            build_host(false)
+        }
         "run" => {
-            build(&root, false)?;
+            build_plugins(&root)?;
+            build_host(false)?;
             let mut cmd = Command::new(target_dir(&root).join("debug/mta"));
             if rest.is_empty() {
                 cmd.arg("run");
@@ -35,13 +39,17 @@ fn main() -> Result<()> {
         }
         "test" => {
             ensure_test_peers()?;
-            build(&root, false)?;
+            // The host binary is built by `cargo test` itself (its integration
+            // tests need it), with the same features as the tests: building it
+            // separately first would compile wasmtime twice.
+            build_plugins(&root)?;
             let mut cmd = cargo();
             cmd.args(["test", "--workspace"]).args(&rest);
             run(&mut cmd)
         }
         "bench" => {
-            build(&root, true)?;
+            build_plugins(&root)?;
+            build_host(true)?;
             let mut cmd = cargo();
             cmd.args(["bench", "-p", "mta"]).args(&rest);
             run(&mut cmd)
@@ -78,8 +86,9 @@ fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-/// Build the host (debug, or release for benchmarks) and every guest crate.
-fn build(root: &Path, release: bool) -> Result<()> {
+/// Build every guest crate for wasm32-wasip2 and put the components where
+/// the daemon (`target/plugins`) and the tests (`target/fixtures`) look.
+fn build_plugins(root: &Path) -> Result<()> {
     ensure_wasm_target()?;
     let guests = [("plugins", "plugins"), ("tests/fixtures", "fixtures")];
     let mut crates = Vec::new();
@@ -108,6 +117,11 @@ fn build(root: &Path, release: bool) -> Result<()> {
         let dest = dest_dir.join(format!("{name}.wasm"));
         std::fs::copy(&built, &dest).with_context(|| format!("copying {}", built.display()))?;
     }
+    Ok(())
+}
+
+/// Build the `mta` binary (debug, or release for benchmarks).
+fn build_host(release: bool) -> Result<()> {
     let mut cmd = cargo();
     cmd.args(["build", "-p", "mta"]);
     if release {
