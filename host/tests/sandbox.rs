@@ -519,9 +519,110 @@ async fn the_stage_wall_clock_cap_stops_a_plugin_with_a_generous_time_limit() {
     assert_eq!(d, tempfail_from("looper"));
     assert!(took < Duration::from_millis(400) + MARGIN, "took {took:?}");
     assert!(
-        log.text().contains("fault at rcpt: timeout: plugin_stage_time_limit exceeded"),
+        log.text()
+            .contains("fault at rcpt: timeout: plugin_stage_time_limit exceeded"),
         "log:\n{}",
         log.text()
     );
-    assert_eq!(r.rcpt(&c, &addr("bob@example.com")).await, answered("looper", "bob@example.com"));
+    assert_eq!(
+        r.rcpt(&c, &addr("bob@example.com")).await,
+        answered("looper", "bob@example.com")
+    );
+}
+
+fn header(name: &str, value: &str) -> mta::stages::Header {
+    mta::stages::Header {
+        name: name.into(),
+        value: value.as_bytes().to_vec(),
+    }
+}
+
+fn chunk(offset: u64, lines: &[&str], last: bool) -> mta::stages::BodyChunk {
+    mta::stages::BodyChunk {
+        offset,
+        lines: lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+        last,
+    }
+}
+
+#[tokio::test]
+async fn one_instance_serves_a_whole_message_and_a_content_fault_costs_only_that_message() {
+    let (log, _g) = capture();
+    let s = setup("content", &[("trapper", "")], &[]);
+    let (_sb, r) = runner(&s).await.expect("load");
+    let c = ctx(Stage::Headers, "mx.example", "a@example.org");
+    let headers = [
+        header("Subject", " hi"),
+        header("X-Trapper", " 1"),
+        header("From", " a@example.org"),
+    ];
+
+    let mut scan = r.content().await;
+    assert_eq!(scan.body_limit(), u64::MAX, "trapper wants the whole body");
+    let hv = scan.headers(&c, &headers).await;
+    assert_eq!(
+        hv,
+        vec![mta::stages::PluginVerdict {
+            plugin: "trapper".into(),
+            index: 1,
+            verdict: Verdict::Prepend("X-Trapper-Seen: yes".into())
+        }]
+    );
+    assert!(scan
+        .body(&c, &chunk(0, &["one", "two"], false))
+        .await
+        .is_empty());
+    assert!(scan.body(&c, &chunk(10, &["three"], true)).await.is_empty());
+    let mut end = c.clone();
+    end.stage = Stage::EndOfMessage;
+    assert_eq!(
+        scan.end(&end).await,
+        answered_text("trapper", "trapper saw 3 headers and 3 lines")
+    );
+    drop(scan);
+
+    // A fault in the body applies the failure action to this message only.
+    let mut scan = r.content().await;
+    scan.headers(&c, &headers[..1]).await;
+    let bv = scan.body(&c, &chunk(0, &["trap"], true)).await;
+    assert_eq!(
+        bv,
+        vec![mta::stages::PluginVerdict {
+            plugin: "trapper".into(),
+            index: 0,
+            verdict: tempfail()
+        }]
+    );
+    assert!(
+        log.text()
+            .contains("plugin trapper version 1.0.0: fault at body: trap"),
+        "log:\n{}",
+        log.text()
+    );
+    assert_eq!(
+        scan.end(&end).await,
+        Decision::dunno(),
+        "a faulted plugin is not called again for this message"
+    );
+    drop(scan);
+
+    // The next message is served normally.
+    let mut scan = r.content().await;
+    scan.headers(&c, &headers[..2]).await;
+    scan.body(&c, &chunk(0, &["x"], true)).await;
+    assert_eq!(
+        scan.end(&end).await,
+        answered_text("trapper", "trapper saw 2 headers and 1 lines")
+    );
+}
+
+fn answered_text(plugin: &str, text: &str) -> Decision {
+    Decision {
+        verdict: Verdict::Reject(Reply {
+            code: None,
+            enhanced: None,
+            text: Some(text.into()),
+        }),
+        plugin: Some(plugin.into()),
+    }
 }
