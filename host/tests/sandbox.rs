@@ -626,3 +626,26 @@ fn answered_text(plugin: &str, text: &str) -> Decision {
         plugin: Some(plugin.into()),
     }
 }
+
+/// smtpd runs sessions with `tokio::spawn`: every stage future must be `Send`.
+/// This does not compile otherwise.
+#[test]
+fn stage_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let r = StageRunner::empty();
+    let c = ctx(Stage::Rcpt, "mx.example", "a@example.org");
+    let a = addr("b@example.com");
+    send(&r.check(&c));
+    send(&r.rcpt(&c, &a));
+    send(&r.etrn(&c, "example.com"));
+    send(&r.content());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut scan = rt.block_on(r.content());
+    send(&scan.headers(&c, &[]));
+    send(&scan.end(&c));
+    let chunk = chunk(0, &[], true);
+    send(&scan.body(&c, &chunk));
+    send(&scan);
+}
