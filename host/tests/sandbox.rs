@@ -649,3 +649,29 @@ fn stage_futures_are_send() {
     send(&scan.body(&c, &chunk));
     send(&scan);
 }
+
+#[tokio::test]
+async fn a_stage_given_to_the_wrong_method_is_not_blamed_on_plugins() {
+    let (log, _g) = capture();
+    let s = setup(
+        "wrongstage",
+        &[("trapper", "")],
+        &[("plugin_failure_limit", "1")],
+    );
+    let (_sb, r) = runner(&s).await.expect("load");
+    assert_eq!(
+        r.check(&ctx(Stage::Rcpt, "mx.example", "a@b.org")).await,
+        Decision::dunno()
+    );
+    assert!(!log.text().contains("fault"), "log:\n{}", log.text());
+    assert_eq!(
+        r.plugins()[0].health(),
+        mta::sandbox::plugin::Health::Active
+    );
+    // Only declared hooks are called: trapper does not hook helo.
+    assert_eq!(
+        r.check(&ctx(Stage::Helo, "trap.example", "trap@b.org"))
+            .await,
+        Decision::dunno()
+    );
+}
