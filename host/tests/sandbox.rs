@@ -291,6 +291,12 @@ async fn trapper_costs_only_its_own_call() {
         text.contains("plugin trapper version 1.0.0: fault at mail: trap: "),
         "log:\n{text}"
     );
+    // The guest's stderr (its panic message) reaches the log, tagged.
+    assert!(
+        text.contains("plugin trapper stderr: ")
+            && text.contains("deliberate panic for trap@example.org"),
+        "log:\n{text}"
+    );
     assert_eq!(
         r.check(&ctx(Stage::Mail, "mx.example", "ok@example.org"))
             .await,
