@@ -681,3 +681,37 @@ async fn a_stage_given_to_the_wrong_method_is_not_blamed_on_plugins() {
         Decision::dunno()
     );
 }
+
+#[tokio::test]
+async fn instances_are_recycled_after_max_use_and_the_pool_is_bounded() {
+    let s = setup(
+        "pool",
+        &[("looper", "")],
+        &[("plugin_max_use", "2"), ("plugin_pool_size", "1")],
+    );
+    let (_sb, r) = runner(&s).await.expect("load");
+    let p = r.plugins()[0].clone();
+    assert_eq!(
+        p.idle_instances(),
+        1,
+        "load leaves one initialised instance"
+    );
+    let c = ctx(Stage::Rcpt, "mx.example", "a@example.org");
+    let a = addr("bob@example.com");
+    let call = mta::sandbox::plugin::Hook::Rcpt;
+    let mut i = p.lend().await.expect("lend");
+    assert_eq!(p.idle_instances(), 0);
+    assert!(i.call(p.limits.time, call(&c, &a)).await.is_ok());
+    p.give_back(i);
+    assert_eq!(p.idle_instances(), 1, "one use of two: kept");
+    let mut i = p.lend().await.expect("lend");
+    assert!(i.call(p.limits.time, call(&c, &a)).await.is_ok());
+    p.give_back(i);
+    assert_eq!(p.idle_instances(), 0, "max_use reached: recycled");
+    // Two lent at once, both returned: the pool keeps only plugin_pool_size.
+    let i1 = p.lend().await.expect("lend");
+    let i2 = p.lend().await.expect("lend");
+    p.give_back(i1);
+    p.give_back(i2);
+    assert_eq!(p.idle_instances(), 1);
+}
