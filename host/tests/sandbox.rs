@@ -291,6 +291,12 @@ async fn trapper_costs_only_its_own_call() {
         text.contains("plugin trapper version 1.0.0: fault at mail: trap: "),
         "log:\n{text}"
     );
+    // The guest's stderr (its panic message) reaches the log, tagged.
+    assert!(
+        text.contains("plugin trapper stderr: ")
+            && text.contains("deliberate panic for trap@example.org"),
+        "log:\n{text}"
+    );
     assert_eq!(
         r.check(&ctx(Stage::Mail, "mx.example", "ok@example.org"))
             .await,
@@ -519,9 +525,193 @@ async fn the_stage_wall_clock_cap_stops_a_plugin_with_a_generous_time_limit() {
     assert_eq!(d, tempfail_from("looper"));
     assert!(took < Duration::from_millis(400) + MARGIN, "took {took:?}");
     assert!(
-        log.text().contains("fault at rcpt: timeout: plugin_stage_time_limit exceeded"),
+        log.text()
+            .contains("fault at rcpt: timeout: plugin_stage_time_limit exceeded"),
         "log:\n{}",
         log.text()
     );
-    assert_eq!(r.rcpt(&c, &addr("bob@example.com")).await, answered("looper", "bob@example.com"));
+    assert_eq!(
+        r.rcpt(&c, &addr("bob@example.com")).await,
+        answered("looper", "bob@example.com")
+    );
+}
+
+fn header(name: &str, value: &str) -> mta::stages::Header {
+    mta::stages::Header {
+        name: name.into(),
+        value: value.as_bytes().to_vec(),
+    }
+}
+
+fn chunk(offset: u64, lines: &[&str], last: bool) -> mta::stages::BodyChunk {
+    mta::stages::BodyChunk {
+        offset,
+        lines: lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+        last,
+    }
+}
+
+#[tokio::test]
+async fn one_instance_serves_a_whole_message_and_a_content_fault_costs_only_that_message() {
+    let (log, _g) = capture();
+    let s = setup("content", &[("trapper", "")], &[]);
+    let (_sb, r) = runner(&s).await.expect("load");
+    let c = ctx(Stage::Headers, "mx.example", "a@example.org");
+    let headers = [
+        header("Subject", " hi"),
+        header("X-Trapper", " 1"),
+        header("From", " a@example.org"),
+    ];
+
+    let mut scan = r.content().await;
+    assert_eq!(scan.body_limit(), u64::MAX, "trapper wants the whole body");
+    let hv = scan.headers(&c, &headers).await;
+    assert_eq!(
+        hv,
+        vec![mta::stages::PluginVerdict {
+            plugin: "trapper".into(),
+            index: 1,
+            verdict: Verdict::Prepend("X-Trapper-Seen: yes".into())
+        }]
+    );
+    assert!(scan
+        .body(&c, &chunk(0, &["one", "two"], false))
+        .await
+        .is_empty());
+    assert!(scan.body(&c, &chunk(10, &["three"], true)).await.is_empty());
+    let mut end = c.clone();
+    end.stage = Stage::EndOfMessage;
+    assert_eq!(
+        scan.end(&end).await,
+        answered_text("trapper", "trapper saw 3 headers and 3 lines")
+    );
+    drop(scan);
+
+    // A fault in the body applies the failure action to this message only.
+    let mut scan = r.content().await;
+    scan.headers(&c, &headers[..1]).await;
+    let bv = scan.body(&c, &chunk(0, &["trap"], true)).await;
+    assert_eq!(
+        bv,
+        vec![mta::stages::PluginVerdict {
+            plugin: "trapper".into(),
+            index: 0,
+            verdict: tempfail()
+        }]
+    );
+    assert!(
+        log.text()
+            .contains("plugin trapper version 1.0.0: fault at body: trap"),
+        "log:\n{}",
+        log.text()
+    );
+    assert_eq!(
+        scan.end(&end).await,
+        Decision::dunno(),
+        "a faulted plugin is not called again for this message"
+    );
+    drop(scan);
+
+    // The next message is served normally.
+    let mut scan = r.content().await;
+    scan.headers(&c, &headers[..2]).await;
+    scan.body(&c, &chunk(0, &["x"], true)).await;
+    assert_eq!(
+        scan.end(&end).await,
+        answered_text("trapper", "trapper saw 2 headers and 1 lines")
+    );
+}
+
+fn answered_text(plugin: &str, text: &str) -> Decision {
+    Decision {
+        verdict: Verdict::Reject(Reply {
+            code: None,
+            enhanced: None,
+            text: Some(text.into()),
+        }),
+        plugin: Some(plugin.into()),
+    }
+}
+
+/// smtpd runs sessions with `tokio::spawn`: every stage future must be `Send`.
+/// This does not compile otherwise.
+#[test]
+fn stage_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let r = StageRunner::empty();
+    let c = ctx(Stage::Rcpt, "mx.example", "a@example.org");
+    let a = addr("b@example.com");
+    send(&r.check(&c));
+    send(&r.rcpt(&c, &a));
+    send(&r.etrn(&c, "example.com"));
+    send(&r.content());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let mut scan = rt.block_on(r.content());
+    send(&scan.headers(&c, &[]));
+    send(&scan.end(&c));
+    let chunk = chunk(0, &[], true);
+    send(&scan.body(&c, &chunk));
+    send(&scan);
+}
+
+#[tokio::test]
+async fn a_stage_given_to_the_wrong_method_is_not_blamed_on_plugins() {
+    let (log, _g) = capture();
+    let s = setup(
+        "wrongstage",
+        &[("trapper", "")],
+        &[("plugin_failure_limit", "1")],
+    );
+    let (_sb, r) = runner(&s).await.expect("load");
+    assert_eq!(
+        r.check(&ctx(Stage::Rcpt, "mx.example", "a@b.org")).await,
+        Decision::dunno()
+    );
+    assert!(!log.text().contains("fault"), "log:\n{}", log.text());
+    assert_eq!(
+        r.plugins()[0].health(),
+        mta::sandbox::plugin::Health::Active
+    );
+    // Only declared hooks are called: trapper does not hook helo.
+    assert_eq!(
+        r.check(&ctx(Stage::Helo, "trap.example", "trap@b.org"))
+            .await,
+        Decision::dunno()
+    );
+}
+
+#[tokio::test]
+async fn instances_are_recycled_after_max_use_and_the_pool_is_bounded() {
+    let s = setup(
+        "pool",
+        &[("looper", "")],
+        &[("plugin_max_use", "2"), ("plugin_pool_size", "1")],
+    );
+    let (_sb, r) = runner(&s).await.expect("load");
+    let p = r.plugins()[0].clone();
+    assert_eq!(
+        p.idle_instances(),
+        1,
+        "load leaves one initialised instance"
+    );
+    let c = ctx(Stage::Rcpt, "mx.example", "a@example.org");
+    let a = addr("bob@example.com");
+    let call = mta::sandbox::plugin::Hook::Rcpt;
+    let mut i = p.lend().await.expect("lend");
+    assert_eq!(p.idle_instances(), 0);
+    assert!(i.call(p.limits.time, call(&c, &a)).await.is_ok());
+    p.give_back(i);
+    assert_eq!(p.idle_instances(), 1, "one use of two: kept");
+    let mut i = p.lend().await.expect("lend");
+    assert!(i.call(p.limits.time, call(&c, &a)).await.is_ok());
+    p.give_back(i);
+    assert_eq!(p.idle_instances(), 0, "max_use reached: recycled");
+    // Two lent at once, both returned: the pool keeps only plugin_pool_size.
+    let i1 = p.lend().await.expect("lend");
+    let i2 = p.lend().await.expect("lend");
+    p.give_back(i1);
+    p.give_back(i2);
+    assert_eq!(p.idle_instances(), 1);
 }

@@ -278,14 +278,14 @@ pub async fn replay(
             }
             Step::Helo(name) => {
                 ctx.session.helo_name = Some(name.clone());
-                call!(Stage::Helo, format!("helo {name}"), |c| Hook::Check(c));
+                call!(Stage::Helo, format!("helo {name}"), Hook::Check);
             }
             Step::Mail(a) => {
                 ctx.envelope.sender = Some(Address {
                     address: a.clone(),
                     params: Vec::new(),
                 });
-                call!(Stage::Mail, format!("mail <{a}>"), |c| Hook::Check(c));
+                call!(Stage::Mail, format!("mail <{a}>"), Hook::Check);
             }
             Step::Rcpt(a) => {
                 let rcpt = Address {
@@ -299,7 +299,7 @@ pub async fn replay(
                 call!(Stage::Etrn, format!("etrn {d}"), |c| Hook::Etrn(c, d));
             }
             Step::Data => {
-                call!(Stage::Data, "data".to_string(), |c| Hook::Check(c));
+                call!(Stage::Data, "data".to_string(), Hook::Check);
                 if let Some(eml) = eml {
                     ctx.envelope.queue_id = Some("TESTQUEUEID".into());
                     let size: u64 = eml.body.iter().map(|l| l.len() as u64 + 2).sum();

@@ -139,8 +139,21 @@ impl StageRunner {
     }
 
     /// Run the connect, helo, mail, data or end-of-message stage (by `ctx.stage`).
+    /// A stage with its own method (rcpt, vrfy, etrn, headers, body) given
+    /// here is a caller bug, answered `Dunno` and logged, never blamed on a plugin.
     pub async fn check(&self, ctx: &Context) -> Decision {
-        self.verdict_stage(ctx, Hook::Check).await
+        match ctx.stage {
+            Stage::Connect | Stage::Helo | Stage::Mail | Stage::Data | Stage::EndOfMessage => {
+                self.verdict_stage(ctx, Hook::Check).await
+            }
+            other => {
+                tracing::error!(
+                    "error: StageRunner::check called for stage {}; use its own method",
+                    other.as_str()
+                );
+                Decision::dunno()
+            }
+        }
     }
 
     /// Run the rcpt (or vrfy) stage for one recipient.
