@@ -12,6 +12,7 @@ pub mod config;
 pub mod control;
 pub mod delivery;
 pub mod dns;
+pub mod master;
 pub mod qmgr;
 pub mod queue;
 pub mod rewrite;

@@ -170,12 +170,69 @@ macro_rules! export_plugin {
                     $crate::__private::dispatch::body(&__MTA_SDK_STATE, ctx, chunk)
                 }
                 fn end_of_message(ctx: $crate::Context) -> $crate::Verdict {
-            $crate::__private::dispatch::end_of_message(&__MTA_SDK_STATE, ctx)
+                    $crate::__private::dispatch::end_of_message(&__MTA_SDK_STATE, ctx)
                 }
             }
 
             #[cfg(target_arch = "wasm32")]
-            $crate::bindings::__export_filter_world!(__MtaSdkExport with_types_in $crate::bindings);
+    $crate::bindings::__export_filter_world!(__MtaSdkExport with_types_in $crate::bindings);
         };
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dispatch;
+    use crate::testing::{addr, ctx};
+    use crate::{Address, Config, Context, Description, Plugin, Stage, Verdict};
+    use std::cell::RefCell;
+
+    /// Counts its rcpt calls, so a test sees the state kept between hooks.
+    struct Counter {
+        seen: u32,
+        limit: u32,
+    }
+
+    impl Plugin for Counter {
+        fn describe() -> Description {
+            Description::new("counter", "1").stages([Stage::Rcpt])
+        }
+        fn init(config: &Config) -> Result<Self, String> {
+            let limit = config.parse_setting("limit")?.ok_or("limit is not set")?;
+            Ok(Counter { seen: 0, limit })
+        }
+        fn rcpt(&mut self, _ctx: &Context, _rcpt: &Address) -> Verdict {
+            self.seen += 1;
+            if self.seen > self.limit {
+                Verdict::reject_with(452, "4.5.3", "Too many recipients")
+            } else {
+                Verdict::Dunno
+            }
+        }
+    }
+
+    thread_local! {
+        static STATE: RefCell<Option<Counter>> = const { RefCell::new(None) };
+    }
+
+    #[test]
+    fn hooks_before_init_answer_dunno_and_state_persists_after() {
+        let c = || ctx(Stage::Rcpt).build();
+        assert_eq!(dispatch::rcpt(&STATE, c(), addr("a@b")), Verdict::Dunno);
+        assert!(dispatch::headers(&STATE, c(), Vec::new()).is_empty());
+
+        let err = dispatch::init(&STATE, Config::empty()).unwrap_err();
+        assert_eq!(err, "limit is not set");
+        assert_eq!(dispatch::rcpt(&STATE, c(), addr("a@b")), Verdict::Dunno);
+
+        dispatch::init(&STATE, Config::empty().with_setting("limit", "1")).unwrap();
+        assert_eq!(dispatch::rcpt(&STATE, c(), addr("a@b")), Verdict::Dunno);
+        assert_eq!(
+            dispatch::rcpt(&STATE, c(), addr("c@d")),
+            Verdict::reject_with(452, "4.5.3", "Too many recipients")
+        );
+        // Hooks the plugin does not implement keep their defaults.
+        assert_eq!(dispatch::connect(&STATE, c()), Verdict::Dunno);
+        assert!(dispatch::body(&STATE, c(), crate::testing::body(0, &["x"], true)).is_empty());
+    }
 }

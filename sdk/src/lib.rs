@@ -53,7 +53,7 @@ pub mod bindings {
         export_macro_name: "__export_filter_world",
         default_bindings_module: "::mta_sdk::bindings",
         runtime_path: "::mta_sdk::__private::wit_bindgen::rt",
-        additional_derives: [PartialEq],
+        additional_derives: [PartialEq, Eq],
     });
 }
 

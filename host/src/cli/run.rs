@@ -1,6 +1,7 @@
-//! `mta run`.
+//! `mta run [-c DIR]`: the daemon in the foreground (postfix start-fg).
 
 use super::{ConfigDir, Outcome};
+use crate::master::{self, Source};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -9,6 +10,14 @@ pub struct Args {
 }
 
 pub fn main(args: Args) -> Outcome {
-    let _ = args;
-    anyhow::bail!("mta run: not implemented yet")
+    master::init_tracing();
+    let source = match args.dir.config {
+        Some(d) => Source::Dir(d),
+        None => Source::Embedded(master::embedded_spool()),
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(master::run(source))?;
+    Ok(std::process::ExitCode::SUCCESS)
 }

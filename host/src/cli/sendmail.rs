@@ -1,14 +1,285 @@
-//! `mta sendmail`.
+//! `mta sendmail`: sendmail(1)-compatible local submission for cron and
+//! scripts. The message goes to the running daemon over the control socket,
+//! or straight into the queue when no daemon runs (redb's lock makes sure
+//! only one of the two writes). Missing From:, Date: and Message-Id: are
+//! added here, as Postfix's cleanup does for local mail.
 
+use super::control::{check, load_config, queue_dir, socket};
 use super::{ConfigDir, Outcome};
+use crate::control::{request, Request};
+use crate::delivery::bounce::rfc5322_date;
+use std::io::Read;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
     pub dir: ConfigDir,
+    /// Take recipients from To:, Cc: and Bcc: (Bcc: is removed).
+    #[arg(short = 't')]
+    pub extract: bool,
+    /// Envelope sender.
+    #[arg(short = 'f', value_name = "SENDER")]
+    pub from: Option<String>,
+    /// Full name for a From: header this adds.
+    #[arg(short = 'F', value_name = "NAME")]
+    pub full_name: Option<String>,
+    /// A line with a single dot does not end the message.
+    #[arg(short = 'i')]
+    pub ignore_dots: bool,
+    /// sendmail options: `-oi` is honoured, others are accepted and ignored.
+    #[arg(short = 'o', value_name = "OPTION")]
+    pub options: Vec<String>,
+    /// Accepted for compatibility and ignored (-B 8BITMIME, -N never...).
+    #[arg(short = 'B', value_name = "TYPE")]
+    pub body_type: Option<String>,
+    #[arg(short = 'N', value_name = "DSN")]
+    pub notify: Option<String>,
+    /// Recipient addresses.
+    pub recipients: Vec<String>,
+}
+
+/// Read the message: stop at a lone `.` unless -i/-oi; make lines CRLF.
+pub fn read_message(input: &[u8], ignore_dots: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len() + input.len() / 40);
+    for line in input.split_inclusive(|b| *b == b'\n') {
+        let bare = line.strip_suffix(b"\n").unwrap_or(line);
+        let bare = bare.strip_suffix(b"\r").unwrap_or(bare);
+        if !ignore_dots && bare == b"." {
+            break;
+        }
+        out.extend_from_slice(bare);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// Split a header into (name, value) pairs with folded lines joined, and the body offset.
+fn headers(msg: &[u8]) -> (Vec<(String, String)>, usize) {
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut pos = 0;
+    for line in msg.split_inclusive(|b| *b == b'\n') {
+        let text = String::from_utf8_lossy(line);
+        let t = text.trim_end_matches(['\r', '\n']);
+        if t.is_empty() {
+            pos += line.len();
+            return (out, pos);
+        }
+        if t.starts_with([' ', '\t']) {
+            match out.last_mut() {
+                Some(last) => last.1.push_str(t),
+                None => return (out, 0),
+            }
+        } else if let Some((n, v)) = t
+            .split_once(':')
+            .filter(|(n, _)| !n.is_empty() && !n.contains(' '))
+        {
+            out.push((n.to_string(), v.trim().to_string()));
+        } else {
+            // Not a header: the whole input is body.
+            return (Vec::new(), 0);
+        }
+        pos += line.len();
+    }
+    (out, pos)
+}
+
+/// Addresses in an address-list header value.
+pub fn addresses(value: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let (mut cur, mut quoted, mut angle, mut comment) = (String::new(), false, false, 0u32);
+    for c in value.chars() {
+        match c {
+            '"' if comment == 0 => quoted = !quoted,
+            '(' if !quoted => comment += 1,
+            ')' if !quoted && comment > 0 => comment -= 1,
+            '<' if !quoted && comment == 0 => angle = true,
+            '>' if !quoted && comment == 0 => angle = false,
+            ',' if !quoted && !angle && comment == 0 => {
+                parts.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    parts.push(cur);
+    parts
+        .iter()
+        .filter_map(|p| {
+            let a = match (p.find('<'), p.rfind('>')) {
+                (Some(s), Some(e)) if s < e => p[s + 1..e].to_string(),
+                _ => {
+                    let mut s = String::new();
+                    let mut depth = 0;
+                    for c in p.chars() {
+                        match c {
+                            '(' => depth += 1,
+                            ')' if depth > 0 => depth -= 1,
+                            _ if depth == 0 => s.push(c),
+                            _ => {}
+                        }
+                    }
+                    s.trim()
+                        .trim_end_matches(';')
+                        .rsplit(':')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_string()
+                }
+            };
+            let a = a.trim().to_string();
+            (!a.is_empty()).then_some(a)
+        })
+        .collect()
+}
+
+/// Apply -t and add missing headers; returns (message, extra recipients).
+pub fn prepare(
+    msg: Vec<u8>,
+    extract: bool,
+    from_header: &str,
+    myhostname: &str,
+) -> (Vec<u8>, Vec<String>) {
+    let (hdrs, body_at) = headers(&msg);
+    let has = |n: &str| hdrs.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
+    let mut rcpts = Vec::new();
+    if extract {
+        for (k, v) in &hdrs {
+            if ["to", "cc", "bcc"].contains(&k.to_ascii_lowercase().as_str()) {
+                rcpts.extend(addresses(v));
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(msg.len() + 200);
+    if !has("From") {
+        out.extend_from_slice(format!("From: {from_header}\r\n").as_bytes());
+    }
+    if !has("Date") {
+        out.extend_from_slice(
+            format!("Date: {}\r\n", rfc5322_date(std::time::SystemTime::now())).as_bytes(),
+        );
+    }
+    if !has("Message-Id") {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        out.extend_from_slice(
+            format!(
+                "Message-Id: <{}.{}.{}@{myhostname}>\r\n",
+                now.as_secs(),
+                now.subsec_nanos(),
+                std::process::id()
+            )
+            .as_bytes(),
+        );
+    }
+    // Copy the original header minus Bcc: (folded continuation lines included).
+    let mut skipping = false;
+    for line in msg[..body_at].split_inclusive(|b| *b == b'\n') {
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
+            if !skipping {
+                out.extend_from_slice(line);
+            }
+            continue;
+        }
+        skipping = line.len() >= 4 && line[..4].eq_ignore_ascii_case(b"bcc:");
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    if body_at == 0 {
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(&msg[body_at..]);
+    (out, rcpts)
 }
 
 pub fn main(args: Args) -> Outcome {
-    let _ = args;
-    anyhow::bail!("mta sendmail: not implemented yet")
+    let config = load_config(&args.dir)?;
+    let myhostname =
+        crate::delivery::smtp::param(&config, "myhostname", &crate::delivery::smtp::hostname());
+    let login = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "root".into());
+    let sender = args
+        .from
+        .clone()
+        .unwrap_or_else(|| format!("{login}@{myhostname}"));
+    let sender = sender.trim_matches(['<', '>']).to_string();
+    let from_header = match &args.full_name {
+        Some(n) => format!("{n} <{sender}>"),
+        None if sender.is_empty() => format!("MAILER-DAEMON@{myhostname}"),
+        None => sender.clone(),
+    };
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input)?;
+    let ignore_dots = args.ignore_dots || args.options.iter().any(|o| o == "i");
+    let (data, mut rcpts) = prepare(
+        read_message(&input, ignore_dots),
+        args.extract,
+        &from_header,
+        &myhostname,
+    );
+    rcpts.extend(args.recipients.iter().flat_map(|r| addresses(r)));
+    rcpts.dedup();
+    if rcpts.is_empty() {
+        anyhow::bail!("no recipient addresses found in message header");
+    }
+    let req = Request::Submit {
+        sender: sender.clone(),
+        recipients: rcpts.clone(),
+        data,
+    };
+    match request(&socket(&config), &req)? {
+        Some(resp) => {
+            check(resp)?;
+        }
+        None => {
+            let Request::Submit { data, .. } = req else {
+                unreachable!("built above")
+            };
+            let q = crate::queue::Queue::open(&queue_dir(&config))?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(crate::control::submit(&q, sender, rcpts, data))?;
+        }
+    }
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_ends_input_unless_i() {
+        assert_eq!(read_message(b"a\n.\nb\n", false), b"a\r\n");
+        assert_eq!(read_message(b"a\n.\nb\n", true), b"a\r\n.\r\nb\r\n");
+    }
+
+    #[test]
+    fn extracts_recipients_and_drops_bcc() {
+        let msg = read_message(
+            b"To: A <a@x.org>, b@y.org (Bee)\nBcc: c@z.org,\n d@z.org\nSubject: s\n\nbody\n",
+            true,
+        );
+        let (out, rcpts) = prepare(msg, true, "me@h", "h");
+        assert_eq!(rcpts, vec!["a@x.org", "b@y.org", "c@z.org", "d@z.org"]);
+        let s = String::from_utf8(out).unwrap();
+        assert!(!s.contains("Bcc") && !s.contains("d@z.org"));
+        assert!(s.starts_with("From: me@h\r\nDate: "));
+        assert!(s.contains("Message-Id: <") && s.ends_with("Subject: s\r\n\r\nbody\r\n"));
+    }
+
+    #[test]
+    fn headerless_input_gets_a_header() {
+        let (out, _) = prepare(read_message(b"just text\n", true), false, "me@h", "h");
+        let s = String::from_utf8(out).unwrap();
+        assert!(
+            s.contains("Message-Id: <") && s.ends_with("\r\n\r\njust text\r\n"),
+            "{s}"
+        );
+    }
 }

@@ -521,15 +521,25 @@ async fn load_one(
     };
 
     // Settings: requested main.cf parameters, then the sidecar's (which win).
-    let mut init_settings: Vec<(String, String)> = description
-        .parameters
+    // A plugin that asks for `smtpd_restriction_classes` also gets each
+    // class's own parameter: their names are the operator's, so they cannot
+    // be listed in `describe()`.
+    let mut parameters = description.parameters.clone();
+    if parameters.iter().any(|p| p == "smtpd_restriction_classes") {
+        for class in services.config.get_list("smtpd_restriction_classes") {
+            if !parameters.contains(&class) {
+                parameters.push(class);
+            }
+        }
+    }
+    let mut init_settings: Vec<(String, String)> = parameters
         .iter()
         .map(|p| (p.clone(), services.config.get(p)))
         .collect();
     init_settings.extend(sc.settings.iter().map(|(k, v)| (k.clone(), v.clone())));
     let table_names: Vec<String> = if spec.builtin {
         let mut t = Vec::new();
-        for p in &description.parameters {
+        for p in &parameters {
             for tok in table_tokens(&services.config.get(p)) {
                 if !t.contains(&tok) {
                     t.push(tok);

@@ -278,9 +278,135 @@ mod tests {
         host.now(42);
         host.install();
         assert_eq!(crate::clock::now_seconds(), 42);
-        let other = std::thread::spawn(|| crate::clock::now_seconds())
+        let other = std::thread::spawn(crate::clock::now_seconds)
             .join()
             .unwrap();
         assert_eq!(other, super::super::host::DEFAULT_NOW);
+    }
+}
+
+#[cfg(test)]
+mod capability_tests {
+    use super::TestHost;
+    use crate::dns::{DnsError, Question, RecordType, ResourceRecord};
+    use crate::lookup::{LookupError, Query};
+    use crate::resolve::AddressClass;
+    use crate::{kv, log, lookup, resolve};
+
+    #[test]
+    fn kv_entries_expire_on_the_fake_clock() {
+        let host = TestHost::new().now(1_000).install();
+        kv::set("a", b"1", Some(10)).unwrap();
+        kv::set("b", b"2", None).unwrap();
+        assert_eq!(kv::get("a").unwrap(), Some(b"1".to_vec()));
+        host.advance(9);
+        assert_eq!(kv::get("a").unwrap(), Some(b"1".to_vec()));
+        host.advance(1);
+        assert_eq!(kv::get("a").unwrap(), None);
+        assert_eq!(host.kv_keys(), ["b"]);
+        kv::delete("b").unwrap();
+        kv::delete("missing").unwrap();
+        assert!(host.kv_keys().is_empty());
+        host.kv_failure(Some("disk full"));
+        assert_eq!(kv::set("c", b"3", None), Err("disk full".to_string()));
+        assert_eq!(kv::get("c"), Err("disk full".to_string()));
+    }
+
+    #[test]
+    fn lookup_tries_access_keys_and_reports_grants() {
+        let host = TestHost::new();
+        host.table("hash:/etc/postfix/access", "Example.COM", "REJECT no")
+            .table("hash:/etc/postfix/access", "192.0.2", "OK")
+            .table_unavailable("ldap:/etc/postfix/ldap.cf")
+            .install();
+        let results = lookup::find(
+            "hash:/etc/postfix/access",
+            &[
+                Query::Address("u@mail.example.com".into()),
+                Query::client("unknown", "192.0.2.7"),
+                Query::Exact("example.com.".into()),
+            ],
+        );
+        let hit = results[0].as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(
+            (hit.key.as_str(), hit.value.as_str()),
+            ("example.com", "REJECT no")
+        );
+        let hit = results[1].as_ref().unwrap().as_ref().unwrap();
+        assert_eq!(hit.key, "192.0.2");
+        assert_eq!(results[2], Ok(None));
+        assert_eq!(
+            lookup::find_one("hash:/etc/postfix/other", Query::Exact("x".into())),
+            Err(LookupError::NotGranted("hash:/etc/postfix/other".into()))
+        );
+        assert!(matches!(
+            lookup::find_one("ldap:/etc/postfix/ldap.cf", Query::Exact("x".into())),
+            Err(LookupError::Unavailable(_))
+        ));
+    }
+
+    #[test]
+    fn dns_answers_errors_and_zones() {
+        let host = TestHost::new();
+        host.dns_answer(
+            "2.0.0.192.zen.example.",
+            RecordType::A,
+            vec![ResourceRecord::A("127.0.0.2".into())],
+        )
+        .dns_error("1.0.0.192.zen.example", RecordType::A, DnsError::Timeout)
+        .dns_zones(["zen.example"])
+        .install();
+        let answers = crate::dns::query(&[
+            Question::new("2.0.0.192.ZEN.example", RecordType::A),
+            Question::new("2.0.0.192.zen.example", RecordType::Txt),
+            Question::new("1.0.0.192.zen.example", RecordType::A),
+            Question::new("evil.example", RecordType::A),
+        ]);
+        assert_eq!(
+            answers[0].as_ref().unwrap().records,
+            vec![ResourceRecord::A("127.0.0.2".into())]
+        );
+        assert_eq!(answers[1], Err(DnsError::NotFound));
+        assert_eq!(answers[2], Err(DnsError::Timeout));
+        assert_eq!(answers[3], Err(DnsError::NotGranted("evil.example".into())));
+    }
+
+    #[test]
+    fn resolve_routes_domains_and_flags_sender_routing() {
+        TestHost::new()
+            .route("example.net", AddressClass::Local, "local")
+            .route("relay.example", AddressClass::Relay, "relay")
+            .install();
+        let r = resolve::resolve_one("u@Example.NET").unwrap();
+        assert_eq!(
+            (r.class, r.transport.as_str(), r.routed),
+            (AddressClass::Local, "local", false)
+        );
+        let r = resolve::resolve_one("u%other.example@relay.example").unwrap();
+        assert_eq!((r.class, r.routed), (AddressClass::Relay, true));
+        let r = resolve::resolve_one("u@elsewhere.example").unwrap();
+        assert_eq!(
+            (r.class, r.transport.as_str(), r.nexthop.as_str()),
+            (AddressClass::Default, "smtp", "elsewhere.example")
+        );
+        assert!(resolve::resolve_one("").is_err());
+        assert!(resolve::resolve_one("\"unbalanced@x").is_err());
+    }
+
+    #[test]
+    fn logs_are_captured_in_order() {
+        let host = TestHost::new().install();
+        log::info("one");
+        log::error("two");
+        assert_eq!(
+            host.logs(),
+            vec![
+                (log::Level::Info, "one".into()),
+                (log::Level::Error, "two".into())
+            ]
+        );
+        assert!(host.logged("tw"));
+        host.clear_logs();
+        assert!(host.logs().is_empty());
     }
 }

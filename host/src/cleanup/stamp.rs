@@ -1,0 +1,132 @@
+//! The headers cleanup adds: Received (always, Postfix's format) and, for
+//! clients in `local_header_rewrite_clients`, a missing Message-ID, Date and
+//! From.
+
+use crate::stages::Context;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian.
+fn civil(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// RFC 5322 date in UTC: `Sun, 22 Nov 2026 04:00:00 +0000 (UTC)`.
+pub fn rfc5322_date(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let days = secs.div_euclid(86400);
+    let rem = secs.rem_euclid(86400);
+    let (y, m, d) = civil(days);
+    const WD: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MO: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{}, {} {} {} {:02}:{:02}:{:02} +0000 (UTC)",
+        WD[days.rem_euclid(7) as usize],
+        d,
+        MO[(m - 1) as usize],
+        y,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// `YYYYMMDDhhmmss`, for Message-ID.
+pub fn compact_date(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (y, m, d) = civil(secs.div_euclid(86400));
+    let rem = secs.rem_euclid(86400);
+    format!(
+        "{y:04}{m:02}{d:02}{:02}{:02}{:02}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Postfix's Received header:
+/// ```text
+/// Received: from HELO (NAME [ADDR])
+///         by MYHOSTNAME (MAIL_NAME) with ESMTP id QUEUEID
+///         for <RCPT>; DATE
+/// ```
+/// with a TLS comment line when the session was encrypted and `for` only
+/// when there is exactly one recipient.
+pub fn received(
+    ctx: &Context,
+    myhostname: &str,
+    mail_name: &str,
+    queue_id: &str,
+    now: SystemTime,
+) -> String {
+    let s = &ctx.session;
+    let helo = s.helo_name.clone().unwrap_or_else(|| s.client_name.clone());
+    let clean = |x: &str| {
+        x.chars()
+            .map(|c| {
+                if c.is_control() || c == '(' || c == ')' {
+                    ' '
+                } else {
+                    c
+                }
+            })
+            .collect::<String>()
+    };
+    let mut out = format!(
+        "Received: from {} ({} [{}])\r\n",
+        clean(&helo),
+        clean(&s.client_name),
+        s.client_address
+    );
+    if let Some(t) = &s.tls {
+        out.push_str(&format!(
+            "\t(using {} with cipher {})\r\n",
+            t.protocol, t.cipher
+        ));
+    }
+    out.push_str(&format!(
+        "\tby {myhostname} ({mail_name}) with {} id {queue_id}",
+        s.protocol
+    ));
+    if ctx.envelope.recipients.len() == 1 {
+        out.push_str(&format!(
+            "\r\n\tfor <{}>",
+            ctx.envelope.recipients[0].address
+        ));
+    }
+    out.push_str(&format!("; {}", rfc5322_date(now)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn dates() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_320_000);
+        assert_eq!(rfc5322_date(t), "Sun, 22 Nov 2026 04:00:00 +0000 (UTC)");
+        assert_eq!(compact_date(t), "20261122040000");
+        assert_eq!(
+            rfc5322_date(UNIX_EPOCH),
+            "Thu, 1 Jan 1970 00:00:00 +0000 (UTC)"
+        );
+    }
+}

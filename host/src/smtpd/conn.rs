@@ -1,0 +1,173 @@
+//! The byte stream under a session: our own read buffer (so we know whether
+//! the client pipelined more input, and so STARTTLS can throw away anything
+//! sent before the handshake), a write buffer flushed in batches, and a line
+//! reader that never lets a bare CR end a line.
+
+use std::io;
+use std::pin::Pin;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// Anything a session can run over: a TCP socket, a TLS stream, or one end
+/// of `tokio::io::duplex` in tests.
+pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// How a line ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineEnd {
+    /// `<CR><LF>`.
+    CrLf,
+    /// A bare `<LF>`.
+    Lf,
+    /// No line end yet: the line was longer than the limit and this is
+    /// its first `limit` bytes; the rest follows as further pieces.
+    Truncated,
+}
+
+#[derive(Debug)]
+pub struct Line {
+    pub bytes: Vec<u8>,
+    pub end: LineEnd,
+}
+
+pub struct Conn {
+    io: Pin<Box<dyn Io>>,
+    rbuf: Vec<u8>,
+    rpos: usize,
+    wbuf: Vec<u8>,
+}
+
+impl Conn {
+    pub fn new(io: Box<dyn Io>) -> Conn {
+        Conn {
+            io: Box::into_pin(io),
+            rbuf: Vec::with_capacity(4096),
+            rpos: 0,
+            wbuf: Vec::new(),
+        }
+    }
+
+    /// Bytes the client sent that we have not consumed yet.
+    pub fn pending_input(&self) -> bool {
+        self.rpos < self.rbuf.len()
+    }
+
+    /// Discard buffered input (after STARTTLS: plaintext sent ahead of the
+    /// handshake must never be read as if it came over TLS).
+    pub fn discard_input(&mut self) {
+        self.rbuf.clear();
+        self.rpos = 0;
+    }
+
+    /// Queue a reply; it goes out at the next `flush`.
+    pub fn queue(&mut self, bytes: &[u8]) {
+        self.wbuf.extend_from_slice(bytes);
+    }
+
+    pub async fn flush(&mut self) -> io::Result<()> {
+        if !self.wbuf.is_empty() {
+            let buf = std::mem::take(&mut self.wbuf);
+            self.io.write_all(&buf).await?;
+        }
+        self.io.flush().await
+    }
+
+    /// Read more bytes into the buffer; `Ok(false)` at end of stream.
+    async fn fill(&mut self) -> io::Result<bool> {
+        if self.rpos > 0 && self.rpos == self.rbuf.len() {
+            self.rbuf.clear();
+            self.rpos = 0;
+        } else if self.rpos > 65536 {
+            self.rbuf.drain(..self.rpos);
+            self.rpos = 0;
+        }
+        let mut chunk = [0u8; 8192];
+        let n = self.io.read(&mut chunk).await?;
+        self.rbuf.extend_from_slice(&chunk[..n]);
+        Ok(n > 0)
+    }
+
+    /// The next line of at most `limit` bytes (without its ending), or
+    /// `None` at end of stream. Only LF ends a line; a CR not followed by LF
+    /// is data. A partial line at end of stream is dropped (the client went
+    /// away mid-line; nothing it said there counts).
+    pub async fn read_line(&mut self, limit: usize) -> io::Result<Option<Line>> {
+        loop {
+            let avail = &self.rbuf[self.rpos..];
+            if let Some(i) = avail.iter().position(|&b| b == b'\n') {
+                if i <= limit {
+                    let (bytes, end) = if i > 0 && avail[i - 1] == b'\r' {
+                        (avail[..i - 1].to_vec(), LineEnd::CrLf)
+                    } else {
+                        (avail[..i].to_vec(), LineEnd::Lf)
+                    };
+                    self.rpos += i + 1;
+                    return Ok(Some(Line { bytes, end }));
+                }
+            }
+            if avail.len() > limit {
+                // Keep a CR at the cut with the next piece, so that a CRLF is
+                // never split into a "bare CR" and a "bare LF".
+                let mut cut = limit;
+                if avail[cut - 1] == b'\r' {
+                    cut -= 1;
+                }
+                let bytes = avail[..cut].to_vec();
+                self.rpos += cut;
+                return Ok(Some(Line {
+                    bytes,
+                    end: LineEnd::Truncated,
+                }));
+            }
+            // About to wait for the client: everything we owe it goes out
+            // first (this is where pipelined replies are batched).
+            self.flush().await?;
+            if !self.fill().await? {
+                return Ok(None);
+            }
+        }
+    }
+
+    /// Give the stream back (for the TLS handshake). Buffered input is
+    /// dropped by design; pending output must have been flushed.
+    pub fn into_io(self) -> Pin<Box<dyn Io>> {
+        self.io
+    }
+
+    pub async fn shutdown(&mut self) {
+        let _ = self.flush().await;
+        let _ = self.io.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn lines_and_bare_cr() {
+        let (mut a, b) = tokio::io::duplex(1024);
+        a.write_all(b"one\r\ntwo\nthree\rfour\r\nxxxxxxxxxx\r\n")
+            .await
+            .unwrap();
+        drop(a);
+        let mut c = Conn::new(Box::new(b));
+        let l = c.read_line(100).await.unwrap().unwrap();
+        assert_eq!((l.bytes.as_slice(), l.end), (&b"one"[..], LineEnd::CrLf));
+        let l = c.read_line(100).await.unwrap().unwrap();
+        assert_eq!((l.bytes.as_slice(), l.end), (&b"two"[..], LineEnd::Lf));
+        let l = c.read_line(100).await.unwrap().unwrap();
+        assert_eq!(
+            (l.bytes.as_slice(), l.end),
+            (&b"three\rfour"[..], LineEnd::CrLf)
+        );
+        let l = c.read_line(4).await.unwrap().unwrap();
+        assert_eq!(
+            (l.bytes.as_slice(), l.end),
+            (&b"xxxx"[..], LineEnd::Truncated)
+        );
+        let l = c.read_line(100).await.unwrap().unwrap();
+        assert_eq!((l.bytes.as_slice(), l.end), (&b"xxxxxx"[..], LineEnd::CrLf));
+        assert!(c.read_line(100).await.unwrap().is_none());
+    }
+}

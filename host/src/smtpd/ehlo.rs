@@ -1,0 +1,52 @@
+//! HELO and EHLO: record the name, ask the helo stage, announce extensions.
+
+use super::limits::TlsLevel;
+use super::reply::{refusal, Reply};
+use super::session::Session;
+use crate::stages::Stage;
+
+impl Session {
+    pub(super) async fn cmd_helo(&mut self, args: &str, ehlo: bool) {
+        let verb = if ehlo { "EHLO" } else { "HELO" };
+        if args.is_empty() {
+            self.reply(Reply::bare(501, format!("Syntax: {verb} hostname")))
+                .await;
+            return;
+        }
+        // A new greeting starts over (RFC 5321 4.1.4).
+        self.reset_txn();
+        self.facts.helo_name = Some(args.to_string());
+        self.esmtp = ehlo;
+        self.facts.protocol = match (ehlo, self.tls_active) {
+            (false, _) => "SMTP",
+            (true, false) => "ESMTP",
+            (true, true) => "ESMTPS",
+        }
+        .into();
+        let d = self.shared.runner.check(&self.ctx(Stage::Helo)).await;
+        if let Some(r) = refusal(&d.verdict) {
+            self.refuse(verb, r, None).await;
+            return;
+        }
+        let host = self.limits().myhostname.clone();
+        if !ehlo {
+            self.reply(Reply::bare(250, host)).await;
+            return;
+        }
+        let mut lines = vec![host, "PIPELINING".to_string()];
+        lines.push(format!("SIZE {}", self.limits().message_size_limit));
+        if !self.limits().disable_vrfy_command {
+            lines.push("VRFY".into());
+        }
+        lines.push("ETRN".into());
+        if self.shared.tls.is_some()
+            && !self.tls_active
+            && self.limits().tls_level != TlsLevel::None
+        {
+            lines.push("STARTTLS".into());
+        }
+        lines.push("ENHANCEDSTATUSCODES".into());
+        lines.push("8BITMIME".into());
+        self.reply(Reply::bare(250, lines.join("\n"))).await;
+    }
+}

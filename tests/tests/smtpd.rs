@@ -1,0 +1,406 @@
+//! The real daemon with real clients: Python's smtplib, swaks and Postfix's
+//! smtp-source, from 127.0.0.2+ to play clients outside mynetworks, plus raw
+//! sockets for the hostile inputs.
+
+use mta_e2e::{python, run, Daemon, Smtp};
+
+#[tokio::test]
+async fn smtplib_full_dialogue_from_outside_client() {
+    let d = Daemon::start("smtplib", "", &[]);
+    let out = python(&format!(
+        r#"
+import smtplib
+s = smtplib.SMTP('127.0.0.1', {}, source_address=('127.0.0.2', 0), local_hostname='client.example')
+code, banner = s.ehlo()
+print('EHLO', code, banner.decode())
+r = s.sendmail('alice@example.org', ['bob@example.net'], b'Subject: hello\r\n\r\nHi Bob.\r\n.leading dot\r\n')
+print('REFUSED', r)
+print('NOOP', s.noop())
+s.quit()
+"#,
+        d.port
+    ));
+    assert!(
+        out.contains("EHLO 250 mx.test\nPIPELINING\nSIZE 10240000"),
+        "{out}"
+    );
+    assert!(out.contains("REFUSED {}"), "{out}");
+    let line = d.wait_for(": client=unknown[127.0.0.2]");
+    let id = line
+        .split(": client=")
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    d.wait_for(&format!("{id}: from=<alice@example.org>, size="));
+    let q = d.queued();
+    assert_eq!(q.len(), 1, "{q:?}");
+    assert!(q[0].contains(&format!(
+        "Received: from client.example (unknown [127.0.0.2])\r\n\tby mx.test (mta) with ESMTP id {id}\r\n\tfor <bob@example.net>; "
+    )), "{}", q[0]);
+    assert!(
+        q[0].ends_with("Subject: hello\r\n\r\nHi Bob.\r\n.leading dot\r\n"),
+        "{}",
+        q[0]
+    );
+    d.wait_for("disconnect from unknown[127.0.0.2]");
+}
+
+#[tokio::test]
+async fn swaks_pipelining() {
+    let d = Daemon::start("swaks", "", &[]);
+    let server = format!("127.0.0.1:{}", d.port);
+    let (ok, out) = run(
+        "swaks",
+        &[
+            "--server",
+            &server,
+            "--local-interface",
+            "127.0.0.3",
+            "--pipeline",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net,c@example.net",
+            "--helo",
+            "swaks.example",
+            "--body",
+            "pipelined",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(!out.contains("<** "), "an error reply: {out}");
+    assert!(out.contains("250 2.0.0 Ok: queued as "), "{out}");
+    let q = d.queued();
+    assert_eq!(q.len(), 1);
+    assert!(
+        q[0].contains("X-Envelope-To: <b@example.net>\r\nX-Envelope-To: <c@example.net>\r\n"),
+        "{}",
+        q[0]
+    );
+}
+
+#[tokio::test]
+async fn smtp_source_many_sessions() {
+    let d = Daemon::start("smtp-source", "", &[]);
+    let server = format!("127.0.0.1:{}", d.port);
+    let (ok, out) = run(
+        "smtp-source",
+        &[
+            "-c",
+            "-s",
+            "4",
+            "-m",
+            "12",
+            "-l",
+            "2000",
+            "-f",
+            "from@example.org",
+            "-t",
+            "to@example.net",
+            &server,
+        ],
+    );
+    assert!(ok, "{out}");
+    d.wait_for_nth("(queue active)", 12);
+    assert_eq!(d.queued().len(), 12);
+}
+
+#[tokio::test]
+async fn hostile_commands_get_postfix_replies() {
+    let d = Daemon::start("hostile", "smtpd_hard_error_limit = 100", &[]);
+    let (mut c, banner) = Smtp::connect(d.addr(), "127.0.0.4").await;
+    assert_eq!(banner, "220 mx.test ESMTP mta\r\n");
+    assert_eq!(
+        c.cmd("RCPT TO:<a@b.example>").await,
+        "503 5.5.1 Error: need MAIL command\r\n"
+    );
+    assert_eq!(
+        c.cmd("DATA").await,
+        "503 5.5.1 Error: need RCPT command\r\n"
+    );
+    c.send(b"EHLO \xc3\x28junk\r\n").await;
+    assert_eq!(c.reply().await, "500 5.5.2 Error: bad UTF-8 syntax\r\n");
+    assert_eq!(
+        c.cmd("XYZZY\0").await,
+        "500 5.5.2 Error: command not recognized\r\n"
+    );
+    let long = "A".repeat(100_000);
+    assert_eq!(
+        c.cmd(&long).await,
+        "500 5.5.2 Error: command not recognized\r\n"
+    );
+    assert_eq!(
+        c.cmd("EHLO ok.example").await.lines().next().unwrap(),
+        "250-mx.test"
+    );
+    assert_eq!(
+        c.cmd("MAIL FROM:<unbalanced@example.org").await,
+        "501 5.1.7 Bad sender address syntax\r\n"
+    );
+    assert_eq!(
+        c.cmd("MAIL FROM:<a b@example.org>").await,
+        "501 5.1.7 Bad sender address syntax\r\n"
+    );
+    assert_eq!(
+        c.cmd("MAIL FROM:<ok@example.org>").await,
+        "250 2.1.0 Ok\r\n"
+    );
+    assert_eq!(
+        c.cmd("RCPT TO:<<x@example.net>>").await,
+        "501 5.1.3 Bad recipient address syntax\r\n"
+    );
+    assert_eq!(
+        c.cmd("DATA").await,
+        "554 5.5.1 Error: no valid recipients\r\n"
+    );
+    assert_eq!(c.cmd("QUIT").await, "221 2.0.0 Bye\r\n");
+    assert!(c.closed().await);
+    assert!(d.queued().is_empty());
+}
+
+#[tokio::test]
+async fn dot_lf_smuggling_queues_one_message() {
+    let d = Daemon::start("smuggle", "", &[]);
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.5").await;
+    c.send(b"EHLO s\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+        .await;
+    for _ in 0..4 {
+        c.reply().await;
+    }
+    c.send(b"Subject: x\r\n\r\nhi\n.\nMAIL FROM:<evil@example.org>\r\nRCPT TO:<victim@example.net>\r\nDATA\r\nsmuggled\r\n.\r\n").await;
+    let r = c.reply().await;
+    assert!(r.starts_with("250 2.0.0 Ok: queued as "), "{r}");
+    assert_eq!(c.cmd("QUIT").await, "221 2.0.0 Bye\r\n");
+    let q = d.queued();
+    assert_eq!(q.len(), 1);
+    assert!(
+        q[0].contains("hi\r\n.\r\nMAIL FROM:<evil@example.org>\r\n"),
+        "{}",
+        q[0]
+    );
+    assert!(!q[0].contains("X-Envelope-To: <victim@example.net>"));
+}
+
+#[tokio::test]
+async fn bare_lf_reject_mode() {
+    let d = Daemon::start("barelf", "smtpd_forbid_bare_newline = reject", &[]);
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.6").await;
+    c.send(b"EHLO s\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+        .await;
+    for _ in 0..4 {
+        c.reply().await;
+    }
+    c.send(b"Subject: x\r\n\r\nbare\n.\r\n").await;
+    assert_eq!(c.reply().await, "550 5.5.2 Error: bare <LF> received\r\n");
+    assert!(c.closed().await);
+    assert!(d.queued().is_empty());
+}
+
+#[tokio::test]
+async fn disconnect_mid_data_leaves_nothing() {
+    let d = Daemon::start("middata", "", &[]);
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.7").await;
+    c.send(b"EHLO s\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+        .await;
+    for _ in 0..4 {
+        c.reply().await;
+    }
+    c.send(b"Subject: x\r\n\r\nhalf a message").await;
+    drop(c);
+    d.wait_for("lost connection after DATA");
+    assert!(d.queued().is_empty());
+    assert!(
+        std::fs::read_dir(d.spool().join("incoming"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "no temporary file either"
+    );
+}
+
+#[tokio::test]
+async fn size_limit_552_after_the_dot() {
+    let d = Daemon::start("size", "message_size_limit = 5000", &[]);
+    let out = python(&format!(
+        r#"
+import smtplib
+s = smtplib.SMTP('127.0.0.1', {}, source_address=('127.0.0.8', 0))
+s.ehlo('c')
+s.mail('a@example.org')
+s.rcpt('b@example.net')
+print(s.data(b'Subject: big\r\n\r\n' + (b'x' * 70 + b'\r\n') * 200))
+print(s.noop())
+"#,
+        d.port
+    ));
+    assert!(
+        out.contains("(552, b'5.3.4 Message size exceeds fixed limit')"),
+        "{out}"
+    );
+    assert!(out.contains("(250, b'2.0.0 Ok')"), "{out}");
+    assert!(d.queued().is_empty());
+}
+
+#[tokio::test]
+async fn error_limit_and_per_listener_override() {
+    // -o on the master.cf entry wins over main.cf.
+    let d = Daemon::start(
+        "errors",
+        "smtpd_hard_error_limit = 50",
+        &["smtpd_hard_error_limit=2"],
+    );
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.9").await;
+    assert_eq!(
+        c.cmd("BAD1").await,
+        "500 5.5.2 Error: command not recognized\r\n"
+    );
+    assert_eq!(
+        c.cmd("BAD2").await,
+        "500 5.5.2 Error: command not recognized\r\n"
+    );
+    assert_eq!(
+        c.reply().await,
+        "421 4.7.0 mx.test Error: too many errors\r\n"
+    );
+    assert!(c.closed().await);
+}
+
+#[tokio::test]
+async fn client_connection_count_limit() {
+    let d = Daemon::start("conncount", "smtpd_client_connection_count_limit = 1", &[]);
+    let (_c1, b1) = Smtp::connect(d.addr(), "127.0.0.10").await;
+    assert!(b1.starts_with("220 "));
+    let (mut c2, b2) = Smtp::connect(d.addr(), "127.0.0.10").await;
+    assert_eq!(
+        b2,
+        "421 4.7.0 mx.test Error: too many connections from 127.0.0.10\r\n"
+    );
+    assert!(c2.closed().await);
+    // Another client is not affected.
+    let (_c3, b3) = Smtp::connect(d.addr(), "127.0.0.11").await;
+    assert!(b3.starts_with("220 "));
+}
+
+#[tokio::test]
+async fn starttls_with_generated_cert() {
+    let dir = mta_e2e::scratch("tls-certs");
+    let cert = rcgen::generate_simple_self_signed(vec!["mx.test".to_string()]).expect("cert");
+    std::fs::write(dir.join("cert.pem"), cert.cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), cert.key_pair.serialize_pem()).unwrap();
+    let main = format!(
+        "smtpd_tls_security_level = may\nsmtpd_tls_cert_file = {}\nsmtpd_tls_key_file = {}\n",
+        dir.join("cert.pem").display(),
+        dir.join("key.pem").display()
+    );
+    let d = Daemon::start("tls", &main, &[]);
+    let server = format!("127.0.0.1:{}", d.port);
+    let (ok, out) = run(
+        "swaks",
+        &[
+            "--server",
+            &server,
+            "--local-interface",
+            "127.0.0.12",
+            "--tls",
+            "--from",
+            "a@example.org",
+            "--to",
+            "b@example.net",
+            "--body",
+            "over tls",
+        ],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("220 2.0.0 Ready to start TLS"), "{out}");
+    assert!(out.contains("250 2.0.0 Ok: queued as "), "{out}");
+    let q = d.queued();
+    assert_eq!(q.len(), 1);
+    assert!(q[0].contains("with ESMTPS id"), "{}", q[0]);
+    d.wait_for("TLS connection established from unknown[127.0.0.12]");
+}
+
+#[tokio::test]
+async fn sigterm_drains_sessions_in_flight() {
+    let mut d = Daemon::start("drain", "", &[]);
+    // One client mid-DATA, one idle.
+    let (mut busy, _) = Smtp::connect(d.addr(), "127.0.0.13").await;
+    busy.send(b"EHLO s\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
+        .await;
+    for _ in 0..4 {
+        busy.reply().await;
+    }
+    busy.send(b"Subject: drain\r\n\r\nfirst half\r\n").await;
+    let (mut idle, _) = Smtp::connect(d.addr(), "127.0.0.14").await;
+    assert!(idle.cmd("EHLO idle").await.starts_with("250-"));
+    d.signal("TERM");
+    d.wait_for("draining sessions");
+    assert_eq!(
+        idle.reply().await,
+        "421 4.3.2 mx.test Service shutting down\r\n"
+    );
+    busy.send(b"second half\r\n.\r\n").await;
+    let r = busy.reply().await;
+    assert!(r.starts_with("250 2.0.0 Ok: queued as "), "{r}");
+    // Then the drained session is told we are going away, and closed.
+    assert_eq!(
+        busy.reply().await,
+        "421 4.3.2 mx.test Service shutting down\r\n"
+    );
+    assert!(busy.closed().await);
+    let st = d.wait_exit();
+    assert!(st.success(), "{st:?}");
+    assert!(d.output().contains("mta: stopped"));
+    assert_eq!(d.queued().len(), 1);
+}
+
+#[tokio::test]
+async fn sighup_reloads_without_dropping_sessions() {
+    let d = Daemon::start("reload", "smtpd_banner = $myhostname ESMTP before", &[]);
+    let (mut old, banner) = Smtp::connect(d.addr(), "127.0.0.15").await;
+    assert_eq!(banner, "220 mx.test ESMTP before\r\n");
+    let main = std::fs::read_to_string(d.dir.join("main.cf"))
+        .unwrap()
+        .replace("ESMTP before", "ESMTP after");
+    std::fs::write(d.dir.join("main.cf"), main).unwrap();
+    d.signal("HUP");
+    d.wait_for("mta: reloaded");
+    let (_new, banner) = Smtp::connect(d.addr(), "127.0.0.16").await;
+    assert_eq!(banner, "220 mx.test ESMTP after\r\n");
+    // The session opened before the reload carries on.
+    assert!(old.cmd("EHLO still.here").await.starts_with("250-mx.test"));
+    assert_eq!(
+        old.cmd("MAIL FROM:<a@example.org>").await,
+        "250 2.1.0 Ok\r\n"
+    );
+}
+
+#[tokio::test]
+async fn session_cap_queues_connections() {
+    let d = Daemon::start("cap", "default_process_limit = 1", &[]);
+    let (mut first, b1) = Smtp::connect(d.addr(), "127.0.0.17").await;
+    assert!(b1.starts_with("220 "));
+    // The second client is accepted by the kernel but waits for a slot:
+    // while the first talks, the second hears nothing.
+    let mut second = Smtp::connect_raw(d.addr(), "127.0.0.18").await;
+    for _ in 0..5 {
+        assert_eq!(first.cmd("NOOP").await, "250 2.0.0 Ok\r\n");
+    }
+    assert_eq!(first.cmd("QUIT").await, "221 2.0.0 Bye\r\n");
+    let b2 = second.reply().await;
+    assert!(b2.starts_with("220 "), "{b2}");
+    d.wait_for("connect from unknown[127.0.0.18]");
+    let out = d.output();
+    let gone = out
+        .find("disconnect from unknown[127.0.0.17]")
+        .expect("first disconnect logged");
+    let came = out
+        .find("connect from unknown[127.0.0.18]")
+        .expect("second connect logged");
+    assert!(
+        gone < came,
+        "second session started before the first ended:\n{out}"
+    );
+}
