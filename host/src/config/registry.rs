@@ -56,6 +56,8 @@ pub const MTA_PARAMS: &[(&str, &str)] = &[
     ("dns_timeout", "5s"),
     ("body_checks_decode", "no"),
     ("rbl_dns_failure_action", "dunno"),
+    ("rbl_score_sites", ""),
+    ("rbl_score_threshold", "1"),
     ("control_socket", "$queue_directory/control"),
 ];
 

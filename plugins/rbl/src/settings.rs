@@ -320,7 +320,7 @@ impl Settings {
         };
         let failure = match get("rbl_dns_failure_action").map(str::trim) {
             None | Some("") | Some("dunno") => FailureAction::Dunno,
-            Some("defer") => FailureAction::Defer,
+            Some("defer" | "tempfail") => FailureAction::Defer,
             Some(v) => {
                 return Err(format!(
                     "rbl_dns_failure_action: {v:?} is neither dunno nor defer"
