@@ -44,7 +44,7 @@ fn main() -> Result<()> {
             // separately first would compile wasmtime twice.
             build_plugins(&root)?;
             let mut cmd = cargo();
-            cmd.args(["test", "--workspace"]).args(&rest);
+            cmd.args(["test", "--workspace", "--no-fail-fast"]).args(&rest);
             run(&mut cmd)
         }
         "bench" => {
