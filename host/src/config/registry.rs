@@ -104,6 +104,8 @@ pub const RAW_PARAMS: &[&str] = &[
 pub const MTA_OVERRIDES: &[(&str, &str)] = &[
     // mta's queue is not Postfix's; never share (or clobber) /var/spool/postfix.
     ("queue_directory", "/var/spool/mta"),
+    // The banner and Received headers name the software that answers.
+    ("mail_name", "mta"),
 ];
 
 /// Postfix parameters mta implements (smtpd, restrictions, tables, cleanup,
@@ -433,7 +435,10 @@ mod tests {
 
     #[test]
     fn refuses_what_would_weaken_security() {
-        assert!(security_refusal("smtpd_tls_security_level", "encrypt").is_some());
+        // smtpd offers STARTTLS, so demanding it is honoured, not refused;
+        // implicit TLS (wrapper mode) is not offered, so it is refused.
+        assert!(security_refusal("smtpd_tls_security_level", "encrypt").is_none());
+        assert!(security_refusal("smtpd_tls_wrappermode", "yes").is_some());
         assert!(security_refusal("smtpd_tls_security_level", "may").is_none());
         assert!(security_refusal("smtpd_sasl_auth_enable", "yes").is_some());
         assert!(security_refusal("smtpd_sasl_auth_enable", "no").is_none());

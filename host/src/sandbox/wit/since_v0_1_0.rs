@@ -14,7 +14,7 @@ wasmtime::component::bindgen!({
 });
 
 use exports::mta::filter::plugin as p;
-use mta::filter::{clock, dns, kv, log, lookup, resolve, types as t};
+use self::mta::filter::{clock, dns, kv, log, lookup, resolve, types as t};
 
 /// The interface name a component exports when built for this version.
 pub const PLUGIN_EXPORT: &str = "mta:filter/plugin@0.1.0";
