@@ -585,5 +585,5 @@ fn postconf_defaults_match_postfix_except_documented_deviations() {
     }
     assert!(differ.is_empty(), "{differ:#?}");
     assert_eq!(ours["mynetworks_style"], "host");
-    assert_eq!(ours["plugin_isolation"], "stage");
+    assert_eq!(ours["plugin_time_limit"], "1s");
 }

@@ -233,8 +233,7 @@ fn check_value(config: &Config, name: &str, value: &str) -> Option<String> {
     }
     let allowed: &[&str] = match name {
         "mynetworks_style" => &["host", "subnet", "class"],
-        "plugin_isolation" => &["stage", "message"],
-        "plugin_failure_action" => &["tempfail", "reject", "dunno"],
+        "plugin_failure_action" => &["tempfail", "reject", "dunno", "hold"],
         "rbl_dns_failure_action" => &["dunno", "tempfail", "defer"],
         "smtpd_forbid_bare_newline" => &["normalize", "reject", "no", "yes", "note"],
         _ => &[],

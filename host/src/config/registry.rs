@@ -50,7 +50,7 @@ pub const MTA_PARAMS: &[(&str, &str)] = &[
     ("plugin_max_use", "1000"),
     ("plugin_pool_size", "16"),
     ("plugin_strict_loading", "no"),
-    ("plugin_isolation", "stage"),
+    ("plugin_instance_limit", "256"),
     ("plugin_cache_directory", "$queue_directory/plugin-cache"),
     ("dns_servers", ""),
     ("dns_timeout", "5s"),
@@ -431,6 +431,16 @@ mod tests {
         );
         assert_eq!(suggest("mynetwork"), Some("mynetworks"));
         assert_eq!(suggest("completely_unrelated_thing_xyz"), None);
+    }
+
+    /// The sandbox keeps its own list of the parameters it reads; each must be
+    /// known here with the same default, or `mta check` would refuse it.
+    #[test]
+    fn sandbox_parameters_are_registered_with_their_defaults() {
+        for (name, default) in crate::sandbox::settings::PARAMETERS {
+            let p = lookup(name).unwrap_or_else(|| panic!("{name} is not registered"));
+            assert_eq!(p.default, *default, "{name}");
+        }
     }
 
     #[test]
