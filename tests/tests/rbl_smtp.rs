@@ -18,6 +18,13 @@ async fn zones() -> TestDns {
         .a("2.0.0.127.zen.test", "127.0.0.2".parse().unwrap(), 300)
         .txt("2.0.0.127.zen.test", "listed for spam", 300)
         .a("spam.example.dbl.test", "127.0.1.2".parse().unwrap(), 300)
+        // ::1 as 32 reversed nibbles.
+        .a(
+            &format!("1{}.zen.test", ".0".repeat(31)),
+            "127.0.0.2".parse().unwrap(),
+            300,
+        )
+        .txt(&format!("1{}.zen.test", ".0".repeat(31)), "v6 listed", 300)
         .start()
         .await
         .expect("DNS server")
@@ -82,7 +89,14 @@ async fn rhsbl_sender_and_repeat_client_cache() {
     );
     assert!(r[3].contains("blocked using dbl.test"), "{r:?}");
     let line = d.wait_for("blocked using dbl.test");
-    assert!(line.contains("NOQUEUE: reject: RCPT from"), "{line}");
+    assert!(
+        line.contains(
+            "NOQUEUE: reject: RCPT from unknown[127.0.0.3]: 554 5.7.1 Service unavailable; \
+             Sender address [x@spam.example] blocked using dbl.test; \
+             from=<x@spam.example> to=<u@mx.test> proto=ESMTP helo=<client.example>"
+        ),
+        "{line}"
+    );
     // Neither listed: accepted.
     let r = dialogue(&d, "127.0.0.3", "x@ok.example").await;
     assert!(r[3].starts_with("250"), "{r:?}");
@@ -177,7 +191,20 @@ async fn client_restrictions_with_delay_reject_yes_and_no() {
             !r[3].starts_with("250"),
             "delay_reject={delay}: RCPT accepted: {r:?}"
         );
-        if delay == "yes" {
+        if delay == "no" {
+            // Postfix: the reject replaces the greeting, and every later
+            // command is refused.
+            assert!(
+                r[0].starts_with("554 5.7.1 Service unavailable; Client host [127.0.0.2]"),
+                "{r:?}"
+            );
+            for x in &r[1..] {
+                assert_eq!(
+                    x.trim_end(),
+                    "503 5.7.0 Error: access denied for unknown[127.0.0.2]"
+                );
+            }
+        } else {
             // Postfix defers a client reject to RCPT TO.
             assert!(r[2].starts_with("250"), "MAIL: {r:?}");
             assert!(r[3].contains("blocked using zen.test"), "{r:?}");
@@ -221,4 +248,29 @@ async fn mta_check_accepts_the_rbl_parameters() {
     let (ok, out) = mta_e2e::run(mta_e2e::mta_bin().to_str().unwrap(), &["check", "-c", &d]);
     assert!(!ok, "{out}");
     assert!(out.contains("rbl_dns_failure_action"), "{out}");
+}
+
+/// An IPv6 client (::1, outside mynetworks): its reversed nibbles are
+/// looked up, and Postfix's reply carries the IPv6 address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipv6_client_is_checked() {
+    let dns = zones().await;
+    let (d, addr) = mta_e2e::e2e_rbl_util::start_v6(
+        "rbl-smtp-v6",
+        &main_cf(
+            &dns,
+            "smtpd_recipient_restrictions = reject_rbl_client zen.test, permit",
+        ),
+    );
+    let (mut c, banner) = mta_e2e::e2e_rbl_util::connect_v6(addr).await;
+    assert!(banner.starts_with("220"), "{banner}");
+    assert!(c.cmd("EHLO client.example").await.starts_with("250"));
+    assert!(c.cmd("MAIL FROM:<a@ok.example>").await.starts_with("250"));
+    let r = c.cmd("RCPT TO:<u@mx.test>").await;
+    assert_eq!(
+        r.trim_end(),
+        "554 5.7.1 Service unavailable; Client host [::1] blocked using zen.test; v6 listed"
+    );
+    let line = d.wait_for("NOQUEUE: reject: RCPT from");
+    assert!(line.contains("[::1]: 554 5.7.1"), "{line}");
 }
