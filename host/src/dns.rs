@@ -142,6 +142,9 @@ pub struct DnsStats {
     pub cache_hits: u64,
     /// Questions that waited for an identical question already in flight.
     pub coalesced: u64,
+    /// The most questions ever outstanding at the name servers at once:
+    /// proves the concurrency bound without depending on timing.
+    pub peak_in_flight: u64,
 }
 
 type Key = (String, RecordType);
@@ -160,6 +163,8 @@ struct Inner {
     upstream: AtomicU64,
     hits: AtomicU64,
     coalesced: AtomicU64,
+    in_flight: AtomicU64,
+    peak_in_flight: AtomicU64,
 }
 
 /// A cheap-to-clone handle on the shared resolver and cache.
@@ -222,6 +227,8 @@ impl Dns {
                 upstream: AtomicU64::new(0),
                 hits: AtomicU64::new(0),
                 coalesced: AtomicU64::new(0),
+                in_flight: AtomicU64::new(0),
+                peak_in_flight: AtomicU64::new(0),
             }),
         })
     }
@@ -232,6 +239,7 @@ impl Dns {
             upstream_queries: self.inner.upstream.load(Ordering::Relaxed),
             cache_hits: self.inner.hits.load(Ordering::Relaxed),
             coalesced: self.inner.coalesced.load(Ordering::Relaxed),
+            peak_in_flight: self.inner.peak_in_flight.load(Ordering::Relaxed),
         }
     }
 
@@ -360,6 +368,7 @@ impl Dns {
             return (Err(DnsError::Timeout), Duration::ZERO);
         };
         self.inner.upstream.fetch_add(1, Ordering::Relaxed);
+        let _in_flight = InFlight::enter(&self.inner);
         let fqdn = format!("{name}.");
         let lookup = self.inner.resolver.lookup(fqdn, hickory_type(rtype));
         match tokio::time::timeout_at(deadline, lookup).await {
@@ -380,6 +389,24 @@ impl Dns {
             }
             Ok(Err(e)) => map_error(&e),
         }
+    }
+}
+
+/// Counts one question outstanding at the name servers while it lives,
+/// and records the high-water mark (held together with the permit).
+struct InFlight<'a>(&'a Inner);
+
+impl<'a> InFlight<'a> {
+    fn enter(inner: &'a Inner) -> Self {
+        let now = inner.in_flight.fetch_add(1, Ordering::AcqRel) + 1;
+        inner.peak_in_flight.fetch_max(now, Ordering::AcqRel);
+        InFlight(inner)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
