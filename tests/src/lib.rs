@@ -4,6 +4,7 @@
 //! source addresses (127.0.0.2, 127.0.0.3, … play clients from outside).
 
 pub mod dnsd;
+pub mod e2e_smtpd_util;
 pub mod queue_util;
 
 use std::io::{BufRead, BufReader};

@@ -104,6 +104,8 @@ pub const RAW_PARAMS: &[&str] = &[
 pub const MTA_OVERRIDES: &[(&str, &str)] = &[
     // mta's queue is not Postfix's; never share (or clobber) /var/spool/postfix.
     ("queue_directory", "/var/spool/mta"),
+    // The banner and Received: lines name the software that really answers.
+    ("mail_name", "mta"),
 ];
 
 /// Postfix parameters mta implements (smtpd, restrictions, tables, cleanup,
