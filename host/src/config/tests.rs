@@ -40,7 +40,7 @@ fn debian_stock_main_cf_loads_with_warnings_only() {
             );
             assert_eq!(
                 c.get("smtpd_banner"),
-                format!("{} ESMTP Postfix (Debian/GNU)", c.get("myhostname"))
+                format!("{} ESMTP mta (Debian/GNU)", c.get("myhostname"))
             );
         }
         assert!(
