@@ -36,6 +36,11 @@ async fn smtp_source_reaches_the_sink() {
         assert!(m.contains("X-Rcpt-Args: <to@example.net>\n"), "{m}");
     }
     r.d.wait_for_nth("status=sent", 20);
+    let out = r.d.output();
+    // One `(queue active)` line per message (qmgr's, not smtpd's too), and
+    // plain text in the log: no ANSI colour codes when stderr is a pipe.
+    assert_eq!(out.matches("(queue active)").count(), 20, "{out}");
+    assert!(!out.contains('\x1b'), "ANSI escapes in the log:\n{out}");
 }
 
 #[tokio::test]
