@@ -2,11 +2,13 @@
 //! smtp-source, from 127.0.0.2+ to play clients outside mynetworks, plus raw
 //! sockets for the hostile inputs.
 
+use mta_e2e::e2e_smtpd_util::{queue_json, Relay};
 use mta_e2e::{python, run, Daemon, Smtp};
 
 #[tokio::test]
 async fn smtplib_full_dialogue_from_outside_client() {
-    let d = Daemon::start("smtplib", "", &[]);
+    let relay = Relay::start("smtplib", "", &[]).await;
+    let d = &relay.d;
     let out = python(&format!(
         r#"
 import smtplib
@@ -35,13 +37,25 @@ s.quit()
         .unwrap()
         .to_string();
     d.wait_for(&format!("{id}: from=<alice@example.org>, size="));
-    let q = d.queued();
+    let q = relay.delivered(1);
     assert_eq!(q.len(), 1, "{q:?}");
+    assert!(
+        q[0].contains("X-Client-Addr: 127.0.0.1\nX-Client-Proto: ESMTP\n"),
+        "{}",
+        q[0]
+    );
+    assert!(
+        q[0].contains("X-Mail-Args: <alice@example.org>"),
+        "{}",
+        q[0]
+    );
+    assert!(q[0].contains("X-Rcpt-Args: <bob@example.net>"), "{}", q[0]);
     assert!(q[0].contains(&format!(
-        "Received: from client.example (unknown [127.0.0.2])\r\n\tby mx.test (mta) with ESMTP id {id}\r\n\tfor <bob@example.net>; "
+        "Received: from client.example (unknown [127.0.0.2])\n\tby mx.test (mta) with ESMTP id {id}\n\tfor <bob@example.net>; "
     )), "{}", q[0]);
     assert!(
-        q[0].ends_with("Subject: hello\r\n\r\nHi Bob.\r\n.leading dot\r\n"),
+        q[0].trim_end()
+            .ends_with("Subject: hello\n\nHi Bob.\n.leading dot"),
         "{}",
         q[0]
     );
@@ -50,7 +64,8 @@ s.quit()
 
 #[tokio::test]
 async fn swaks_pipelining() {
-    let d = Daemon::start("swaks", "", &[]);
+    let relay = Relay::start("swaks", "", &[]).await;
+    let d = &relay.d;
     let server = format!("127.0.0.1:{}", d.port);
     let (ok, out) = run(
         "swaks",
@@ -73,10 +88,10 @@ async fn swaks_pipelining() {
     assert!(ok, "{out}");
     assert!(!out.contains("<** "), "an error reply: {out}");
     assert!(out.contains("250 2.0.0 Ok: queued as "), "{out}");
-    let q = d.queued();
+    let q = relay.delivered(1);
     assert_eq!(q.len(), 1);
     assert!(
-        q[0].contains("X-Envelope-To: <b@example.net>\r\nX-Envelope-To: <c@example.net>\r\n"),
+        q[0].contains("X-Rcpt-Args: <b@example.net>\nX-Rcpt-Args: <c@example.net>\n"),
         "{}",
         q[0]
     );
@@ -84,7 +99,8 @@ async fn swaks_pipelining() {
 
 #[tokio::test]
 async fn smtp_source_many_sessions() {
-    let d = Daemon::start("smtp-source", "", &[]);
+    let relay = Relay::start("smtp-source", "", &[]).await;
+    let d = &relay.d;
     let server = format!("127.0.0.1:{}", d.port);
     let (ok, out) = run(
         "smtp-source",
@@ -105,12 +121,13 @@ async fn smtp_source_many_sessions() {
     );
     assert!(ok, "{out}");
     d.wait_for_nth("(queue active)", 12);
-    assert_eq!(d.queued().len(), 12);
+    assert_eq!(relay.delivered(12).len(), 12);
 }
 
 #[tokio::test]
 async fn hostile_commands_get_postfix_replies() {
-    let d = Daemon::start("hostile", "smtpd_hard_error_limit = 100", &[]);
+    let relay = Relay::start("hostile", "smtpd_hard_error_limit = 100", &[]).await;
+    let d = &relay.d;
     let (mut c, banner) = Smtp::connect(d.addr(), "127.0.0.4").await;
     assert_eq!(banner, "220 mx.test ESMTP mta\r\n");
     assert_eq!(
@@ -158,12 +175,13 @@ async fn hostile_commands_get_postfix_replies() {
     );
     assert_eq!(c.cmd("QUIT").await, "221 2.0.0 Bye\r\n");
     assert!(c.closed().await);
-    assert!(d.queued().is_empty());
+    relay.nothing_queued();
 }
 
 #[tokio::test]
 async fn dot_lf_smuggling_queues_one_message() {
-    let d = Daemon::start("smuggle", "", &[]);
+    let relay = Relay::start("smuggle", "", &[]).await;
+    let d = &relay.d;
     let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.5").await;
     c.send(b"EHLO s\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
         .await;
@@ -174,19 +192,25 @@ async fn dot_lf_smuggling_queues_one_message() {
     let r = c.reply().await;
     assert!(r.starts_with("250 2.0.0 Ok: queued as "), "{r}");
     assert_eq!(c.cmd("QUIT").await, "221 2.0.0 Bye\r\n");
-    let q = d.queued();
+    let q = relay.delivered(1);
     assert_eq!(q.len(), 1);
     assert!(
-        q[0].contains("hi\r\n.\r\nMAIL FROM:<evil@example.org>\r\n"),
+        q[0].contains("hi\n.\nMAIL FROM:<evil@example.org>\n"),
         "{}",
         q[0]
     );
-    assert!(!q[0].contains("X-Envelope-To: <victim@example.net>"));
+    assert!(!q[0].contains("victim@example.net>\nReceived"), "{}", q[0]);
+    assert!(
+        q[0].contains("X-Rcpt-Args: <b@example.net>\nReceived"),
+        "{}",
+        q[0]
+    );
 }
 
 #[tokio::test]
 async fn bare_lf_reject_mode() {
-    let d = Daemon::start("barelf", "smtpd_forbid_bare_newline = reject", &[]);
+    let relay = Relay::start("barelf", "smtpd_forbid_bare_newline = reject", &[]).await;
+    let d = &relay.d;
     let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.6").await;
     c.send(b"EHLO s\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
         .await;
@@ -196,12 +220,13 @@ async fn bare_lf_reject_mode() {
     c.send(b"Subject: x\r\n\r\nbare\n.\r\n").await;
     assert_eq!(c.reply().await, "550 5.5.2 Error: bare <LF> received\r\n");
     assert!(c.closed().await);
-    assert!(d.queued().is_empty());
+    relay.nothing_queued();
 }
 
 #[tokio::test]
 async fn disconnect_mid_data_leaves_nothing() {
-    let d = Daemon::start("middata", "", &[]);
+    let relay = Relay::start("middata", "", &[]).await;
+    let d = &relay.d;
     let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.7").await;
     c.send(b"EHLO s\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
         .await;
@@ -211,19 +236,13 @@ async fn disconnect_mid_data_leaves_nothing() {
     c.send(b"Subject: x\r\n\r\nhalf a message").await;
     drop(c);
     d.wait_for("lost connection after DATA");
-    assert!(d.queued().is_empty());
-    assert!(
-        std::fs::read_dir(d.spool().join("incoming"))
-            .unwrap()
-            .next()
-            .is_none(),
-        "no temporary file either"
-    );
+    relay.nothing_queued();
 }
 
 #[tokio::test]
 async fn size_limit_552_after_the_dot() {
-    let d = Daemon::start("size", "message_size_limit = 5000", &[]);
+    let relay = Relay::start("size", "message_size_limit = 5000", &[]).await;
+    let d = &relay.d;
     let out = python(&format!(
         r#"
 import smtplib
@@ -241,7 +260,7 @@ print(s.noop())
         "{out}"
     );
     assert!(out.contains("(250, b'2.0.0 Ok')"), "{out}");
-    assert!(d.queued().is_empty());
+    relay.nothing_queued();
 }
 
 #[tokio::test]
@@ -295,7 +314,8 @@ async fn starttls_with_generated_cert() {
         dir.join("cert.pem").display(),
         dir.join("key.pem").display()
     );
-    let d = Daemon::start("tls", &main, &[]);
+    let relay = Relay::start("tls", &main, &[]).await;
+    let d = &relay.d;
     let server = format!("127.0.0.1:{}", d.port);
     let (ok, out) = run(
         "swaks",
@@ -316,7 +336,7 @@ async fn starttls_with_generated_cert() {
     assert!(ok, "{out}");
     assert!(out.contains("220 2.0.0 Ready to start TLS"), "{out}");
     assert!(out.contains("250 2.0.0 Ok: queued as "), "{out}");
-    let q = d.queued();
+    let q = relay.delivered(1);
     assert_eq!(q.len(), 1);
     assert!(q[0].contains("with ESMTPS id"), "{}", q[0]);
     d.wait_for("TLS connection established from unknown[127.0.0.12]");
@@ -324,7 +344,12 @@ async fn starttls_with_generated_cert() {
 
 #[tokio::test]
 async fn sigterm_drains_sessions_in_flight() {
-    let mut d = Daemon::start("drain", "", &[]);
+    // Relayed to a port where nobody listens: the accepted message stays queued.
+    let main = format!(
+        "relay_domains = example.net\nrelayhost = [127.0.0.1]:{}\n",
+        mta_e2e::free_port()
+    );
+    let mut d = Daemon::start("drain", &main, &[]);
     // One client mid-DATA, one idle.
     let (mut busy, _) = Smtp::connect(d.addr(), "127.0.0.13").await;
     busy.send(b"EHLO s\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.net>\r\nDATA\r\n")
@@ -353,7 +378,8 @@ async fn sigterm_drains_sessions_in_flight() {
     let st = d.wait_exit();
     assert!(st.success(), "{st:?}");
     assert!(d.output().contains("mta: stopped"));
-    assert_eq!(d.queued().len(), 1);
+    let q = queue_json(&d);
+    assert_eq!(q.lines().count(), 1, "{q}");
 }
 
 #[tokio::test]

@@ -223,14 +223,14 @@ pub async fn cleanup(
     };
     match queue.enqueue(new).await {
         Ok(()) => {
-            tracing::info!(
-                "{queue_id}: from=<{sender}>, size={size}, nrcpt={nrcpt} (queue {})",
-                if actions.hold.is_some() {
-                    "hold"
-                } else {
-                    "active"
-                }
-            );
+            // qmgr logs `(queue active)` when it picks the message up, as
+            // Postfix does; only a held message (which qmgr never sees) is
+            // logged here.
+            if actions.hold.is_some() {
+                tracing::info!(
+                    "{queue_id}: from=<{sender}>, size={size}, nrcpt={nrcpt} (queue hold)"
+                );
+            }
             Outcome::Queued(queue_id)
         }
         Err(QueueError::NoSpace) => {
@@ -288,17 +288,24 @@ mod tests {
         }
     }
 
-    fn files(dir: &std::path::Path) -> Vec<String> {
-        std::fs::read_dir(dir.join("incoming"))
-            .map(|rd| {
-                rd.flatten()
-                    .map(|e| {
-                        String::from_utf8_lossy(&std::fs::read(e.path()).unwrap_or_default())
-                            .to_string()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// A request carrying a queue id the real queue accepts.
+    fn request_for(q: &Queue, actions: Actions) -> (Request, String) {
+        let mut req = request(actions);
+        let id = q.new_id();
+        req.ctx.envelope.queue_id = Some(id.clone());
+        (req, id)
+    }
+
+    /// The queued message: its record and its content, read back through
+    /// the queue's own API.
+    async fn queued(q: &Queue, id: &str) -> (crate::queue::QueueRecord, String) {
+        let rec = q.get(id).expect("queue read").expect("message queued");
+        let body = q.body(&rec).await.expect("queue body");
+        (rec, String::from_utf8_lossy(&body).to_string())
+    }
+
+    fn rcpts(rec: &crate::queue::QueueRecord) -> Vec<&str> {
+        rec.recipients.iter().map(|r| r.address.as_str()).collect()
     }
 
     #[tokio::test]
@@ -309,15 +316,10 @@ mod tests {
             discard: Some("spam".into()),
             ..Default::default()
         };
-        let out = cleanup(
-            request(a),
-            &StageRunner::empty(),
-            &q,
-            &rewrite::Maps::default(),
-        )
-        .await;
-        assert_eq!(out, Outcome::Discarded("QID1".into()));
-        assert!(files(&sp).is_empty());
+        let (req, id) = request_for(&q, a);
+        let out = cleanup(req, &StageRunner::empty(), &q, &rewrite::Maps::default()).await;
+        assert_eq!(out, Outcome::Discarded(id));
+        assert!(q.list().await.unwrap().is_empty());
     }
 
     #[tokio::test]
@@ -331,31 +333,23 @@ mod tests {
             filter: Some("smtp:[127.0.0.1]:10025".into()),
             ..Default::default()
         };
-        let out = cleanup(
-            request(a),
-            &StageRunner::empty(),
-            &q,
-            &rewrite::Maps::default(),
-        )
-        .await;
-        assert_eq!(out, Outcome::Queued("QID1".into()));
-        let f = files(&sp);
-        assert_eq!(f.len(), 1);
-        assert!(
-            f[0].starts_with(
-                "X-Envelope-From: <a@x.example>\r\nX-Envelope-To: <trap@z.example>\r\nX-Envelope-To: <copy@z.example>\r\nX-Queue: hold\r\nX-Filter: smtp:[127.0.0.1]:10025\r\n"
-            ),
-            "{}",
-            f[0]
-        );
-        assert!(f[0].contains("Received: from h.example (unknown [192.0.2.1])\r\n\tby mx.example (mta) with ESMTP id QID1\r\n\tfor <b@y.example>; "), "{}", f[0]);
+        let (req, id) = request_for(&q, a);
+        let out = cleanup(req, &StageRunner::empty(), &q, &rewrite::Maps::default()).await;
+        assert_eq!(out, Outcome::Queued(id.clone()));
+        assert_eq!(q.list().await.unwrap().len(), 1);
+        let (rec, body) = queued(&q, &id).await;
+        assert_eq!(rec.sender, "a@x.example");
+        assert_eq!(rcpts(&rec), ["trap@z.example", "copy@z.example"]);
+        assert_eq!(rec.queue, crate::queue::QueueName::Hold);
+        assert_eq!(rec.filter.as_deref(), Some("smtp:[127.0.0.1]:10025"));
+        assert!(body.contains(&format!("Received: from h.example (unknown [192.0.2.1])\r\n\tby mx.example (mta) with ESMTP id {id}\r\n\tfor <b@y.example>; ")), "{body}");
     }
 
     #[tokio::test]
     async fn failed_enqueue_answers_451() {
         let sp = spool("fail");
         let q = Queue::open(&sp).unwrap();
-        std::fs::remove_dir_all(sp.join("incoming")).unwrap();
+        // A queue id the queue refuses to store makes the write fail.
         let out = cleanup(
             request(Actions::default()),
             &StageRunner::empty(),
@@ -367,6 +361,7 @@ mod tests {
             out,
             Outcome::Refused(Reply::new(451, "4.3.0", "Error: queue file write error"))
         );
+        assert!(q.list().await.unwrap().is_empty());
     }
 
     #[derive(Debug)]
@@ -392,17 +387,12 @@ mod tests {
             expansion_limit: 10,
             ..Default::default()
         };
-        let mut req = request(Actions::default());
+        let (mut req, id) = request_for(&q, Actions::default());
         req.ctx.envelope.sender.as_mut().unwrap().address = "a@host.x.example".into();
         let out = cleanup(req, &StageRunner::empty(), &q, &maps).await;
-        assert_eq!(out, Outcome::Queued("QID1".into()));
-        let f = files(&sp);
-        assert!(
-            f[0].starts_with(
-                "X-Envelope-From: <a@x.example>\r\nX-Envelope-To: <c@y.example>\r\nX-Envelope-To: <d@y.example>\r\n"
-            ),
-            "{}",
-            f[0]
-        );
+        assert_eq!(out, Outcome::Queued(id.clone()));
+        let (rec, _) = queued(&q, &id).await;
+        assert_eq!(rec.sender, "a@x.example");
+        assert_eq!(rcpts(&rec), ["c@y.example", "d@y.example"]);
     }
 }

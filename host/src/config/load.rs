@@ -212,7 +212,18 @@ fn check_value(config: &Config, name: &str, value: &str) -> Option<String> {
     // Judge the type by the expanded default (`${stress?{10}:{300}}s`).
     let expanded = config.expand(default);
     let default = expanded.as_str();
-    let kind_ok = if matches!(default, "yes" | "no") {
+    let allowed: &[&str] = match name {
+        "mynetworks_style" => &["host", "subnet", "class"],
+        "plugin_failure_action" => &["tempfail", "reject", "dunno", "hold"],
+        "rbl_dns_failure_action" => &["dunno", "tempfail", "defer"],
+        "smtpd_forbid_bare_newline" => &["normalize", "reject", "no", "yes", "note"],
+        _ => &[],
+    };
+    // A parameter with its own list of words (smtpd_forbid_bare_newline
+    // = reject, though its default is `no`) is judged by that list alone.
+    let kind_ok = if !allowed.is_empty() {
+        true
+    } else if matches!(default, "yes" | "no") {
         parse_bool(value).is_some()
     } else if let Some(unit) = time_unit(default) {
         parse_time(value, unit).is_some()
@@ -231,13 +242,6 @@ fn check_value(config: &Config, name: &str, value: &str) -> Option<String> {
         };
         return Some(format!("{name} = {value}: expected {what}"));
     }
-    let allowed: &[&str] = match name {
-        "mynetworks_style" => &["host", "subnet", "class"],
-        "plugin_failure_action" => &["tempfail", "reject", "dunno", "hold"],
-        "rbl_dns_failure_action" => &["dunno", "tempfail", "defer"],
-        "smtpd_forbid_bare_newline" => &["normalize", "reject", "no", "yes", "note"],
-        _ => &[],
-    };
     if !allowed.is_empty() && !allowed.contains(&value.trim()) {
         return Some(format!(
             "{name} = {value}: expected one of {}",

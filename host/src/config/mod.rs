@@ -74,7 +74,28 @@ pub struct Config {
 impl Config {
     /// Read `dir/main.cf` and `dir/master.cf`.
     pub fn load(dir: &Path) -> Result<Config, Vec<ConfigError>> {
-        load::load(dir)
+        let mut c = load::load(dir)?;
+        c.absolute_queue_directory();
+        Ok(c)
+    }
+
+    /// A relative `queue_directory` is made absolute (against the working
+    /// directory at load time), so that every user of it (queue, control
+    /// socket, plugin compile cache, kv store) names the same place even
+    /// if something later changes directory, and wasmtime's cache (which
+    /// wants an absolute path) does not warn.
+    fn absolute_queue_directory(&mut self) {
+        let Some(q) = self.explicit.get("queue_directory") else {
+            return;
+        };
+        let path = Path::new(q.trim());
+        if q.trim().is_empty() || path.is_absolute() || q.contains('$') {
+            return;
+        }
+        if let Ok(abs) = std::path::absolute(path) {
+            self.explicit
+                .insert("queue_directory".into(), abs.display().to_string());
+        }
     }
 
     /// The built-in configuration used when no `-c DIR` is given.
@@ -93,6 +114,7 @@ impl Config {
             c.explicit.insert(k.into(), v.into());
             c.origins.insert(k.into(), "embedded default".into());
         }
+        c.absolute_queue_directory();
         c.listeners.push(Listener {
             service: "127.0.0.1:2525".into(),
             addrs: vec![SocketAddr::from(([127, 0, 0, 1], 2525))],

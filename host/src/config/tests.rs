@@ -269,3 +269,15 @@ fn postscreen_port_is_served_by_smtpd() {
         c.warnings
     );
 }
+
+#[test]
+fn relative_queue_directory_is_made_absolute_at_load() {
+    let c = Config::load(&dir_with("queue_directory = spool/q\n", None)).unwrap();
+    let want = std::env::current_dir().unwrap().join("spool/q");
+    assert_eq!(c.get("queue_directory"), want.display().to_string());
+    // plugin_cache_directory defaults to $queue_directory/plugin-cache and
+    // so is absolute too (wasmtime's cache wants an absolute path).
+    assert!(Path::new(&c.get("plugin_cache_directory")).is_absolute());
+    let abs = Config::load(&dir_with("queue_directory = /var/spool/x\n", None)).unwrap();
+    assert_eq!(abs.get("queue_directory"), "/var/spool/x");
+}

@@ -20,15 +20,34 @@ fn spool(name: &str) -> PathBuf {
     d
 }
 
-/// Files queued in the scratch spool.
-fn queued(dir: &std::path::Path) -> Vec<Vec<u8>> {
+/// The queue of each scratch spool: redb allows one open handle per
+/// process, so the sessions and the assertions share the same `Queue`.
+static QUEUES: std::sync::Mutex<Vec<(PathBuf, Queue)>> = std::sync::Mutex::new(Vec::new());
+
+fn open_queue(dir: &std::path::Path) -> Queue {
+    let mut all = QUEUES.lock().unwrap();
+    if let Some((_, q)) = all.iter().find(|(d, _)| d == dir) {
+        return q.clone();
+    }
+    let q = Queue::open(dir).expect("queue");
+    all.push((dir.to_path_buf(), q.clone()));
+    q
+}
+
+/// Messages in the scratch spool's real queue, read back through the Queue
+/// API; each rendered as `X-Envelope-From:`/`X-Envelope-To:` lines (from
+/// the queue record) followed by the stored content, so one string shows
+/// both what the envelope and the message became.
+async fn queued(dir: &std::path::Path) -> Vec<Vec<u8>> {
+    let q = open_queue(dir);
     let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir.join("incoming")) {
-        for e in rd.flatten() {
-            if !e.file_name().to_string_lossy().starts_with('.') {
-                out.push(std::fs::read(e.path()).unwrap_or_default());
-            }
+    for rec in q.list().await.expect("queue list") {
+        let mut text = format!("X-Envelope-From: <{}>\r\n", rec.sender).into_bytes();
+        for r in &rec.recipients {
+            text.extend_from_slice(format!("X-Envelope-To: <{}>\r\n", r.address).as_bytes());
         }
+        text.extend(q.body(&rec).await.expect("queue body"));
+        out.push(text);
     }
     out
 }
@@ -94,7 +113,7 @@ fn config(spool: &std::path::Path, extra: &[(&str, &str)]) -> Config {
 
 async fn start_with(spool: &std::path::Path, extra: &[(&str, &str)], client_ip: &str) -> Client {
     let c = config(spool, extra);
-    let queue = Queue::open(spool).expect("queue");
+    let queue = open_queue(spool);
     let shared = Arc::new(
         Shared::new(
             "test",
@@ -160,7 +179,7 @@ async fn full_dialogue_queues_after_fsync() {
     let r = c.reply().await;
     assert!(r.starts_with("250 2.0.0 Ok: queued as "), "{r}");
     let id = r.trim_end().rsplit(' ').next().unwrap().to_string();
-    let files = queued(&sp);
+    let files = queued(&sp).await;
     assert_eq!(files.len(), 1);
     let text = String::from_utf8_lossy(&files[0]).to_string();
     assert!(
@@ -193,7 +212,7 @@ async fn local_client_gets_missing_headers() {
     }
     c.send(b"no headers at all\r\n.\r\n").await;
     assert!(c.reply().await.starts_with("250 2.0.0 Ok: queued as "));
-    let text = String::from_utf8_lossy(&queued(&sp)[0]).to_string();
+    let text = String::from_utf8_lossy(&queued(&sp).await[0]).to_string();
     assert!(
         text.contains("\r\nMessage-Id: <") && text.contains("@mx.example>\r\n"),
         "{text}"
@@ -222,7 +241,7 @@ async fn pipelined_replies_come_in_order() {
     c.send(b"x\r\n.\r\nQUIT\r\n").await;
     assert!(c.reply().await.starts_with("250 2.0.0 Ok: queued as "));
     assert_eq!(c.reply().await, "221 2.0.0 Bye\r\n");
-    let text = String::from_utf8_lossy(&queued(&sp)[0]).to_string();
+    let text = String::from_utf8_lossy(&queued(&sp).await[0]).to_string();
     assert!(
         text.contains("X-Envelope-To: <b@y.example>\r\nX-Envelope-To: <c@y.example>\r\n"),
         "{text}"
@@ -326,7 +345,7 @@ async fn commands_out_of_order_and_junk() {
         c.cmd("STARTTLS").await,
         "502 5.5.1 Error: command not implemented\r\n"
     );
-    assert!(queued(&sp).is_empty());
+    assert!(queued(&sp).await.is_empty());
 }
 
 #[tokio::test]
@@ -359,7 +378,7 @@ async fn bare_lf_normalized_and_no_smuggling() {
     let r = c.reply().await;
     assert!(r.starts_with("250 2.0.0 Ok: queued as "), "{r}");
     assert_eq!(c.cmd("NOOP").await, "250 2.0.0 Ok\r\n");
-    let files = queued(&sp);
+    let files = queued(&sp).await;
     assert_eq!(files.len(), 1);
     let text = String::from_utf8_lossy(&files[0]).to_string();
     assert!(
@@ -381,7 +400,7 @@ async fn bare_lf_rejected_when_configured() {
     c.send(b"Subject: s\r\n\r\nbad line\n.\r\n").await;
     assert_eq!(c.reply().await, "550 5.5.2 Error: bare <LF> received\r\n");
     assert!(c.closed().await);
-    assert!(queued(&sp).is_empty());
+    assert!(queued(&sp).await.is_empty());
     // And a command line ending in a bare LF.
     let mut c = start(&sp, &[("smtpd_forbid_bare_newline", "reject")]).await;
     c.send(b"EHLO c\n").await;
@@ -405,7 +424,7 @@ async fn disconnect_mid_data_queues_nothing() {
         .await
         .expect("session ends")
         .expect("no panic");
-    assert!(queued(&sp).is_empty());
+    assert!(queued(&sp).await.is_empty());
 }
 
 #[tokio::test]
@@ -429,7 +448,7 @@ async fn size_limit_enforced_while_reading() {
     c.cmd("DATA").await;
     c.send(b"small\r\n.\r\n").await;
     assert!(c.reply().await.starts_with("250 2.0.0 Ok: queued as "));
-    assert_eq!(queued(&sp).len(), 1);
+    assert_eq!(queued(&sp).await.len(), 1);
 }
 
 #[tokio::test]
@@ -533,7 +552,7 @@ async fn encrypt_level_requires_starttls() {
             "test",
             &c,
             Arc::new(StageRunner::empty()),
-            Queue::open(&sp).unwrap(),
+            open_queue(&sp),
             None,
             None,
         )
@@ -611,7 +630,7 @@ async fn encrypt_level_requires_starttls() {
     let mut l = String::new();
     t.read_line(&mut l).await.unwrap();
     assert!(l.starts_with("250 2.0.0 Ok: queued as "), "{l}");
-    let text = String::from_utf8_lossy(&queued(&sp)[0]).to_string();
+    let text = String::from_utf8_lossy(&queued(&sp).await[0]).to_string();
     assert!(text.contains("(using TLSv1.3 with cipher TLS_"), "{text}");
     assert!(text.contains("with ESMTPS id"), "{text}");
 }
@@ -689,7 +708,7 @@ async fn reject_log_line_is_postfix_format() {
             "t",
             &c,
             Arc::new(StageRunner::empty()),
-            Queue::open(&sp).unwrap(),
+            open_queue(&sp),
             None,
             None,
         )
@@ -742,7 +761,7 @@ async fn nul_and_long_lines_in_content() {
         .await;
     let r = c.reply().await;
     assert!(r.starts_with("250 2.0.0 Ok: queued as "), "{r}");
-    let f = queued(&sp);
+    let f = queued(&sp).await;
     let text = String::from_utf8_lossy(&f[0]).to_string();
     assert!(text.contains("nul\0here \u{e9}\r\n"), "{text:?}");
     assert!(
@@ -762,7 +781,7 @@ async fn client_that_never_reads_is_dropped() {
             "t",
             &c,
             Arc::new(StageRunner::empty()),
-            Queue::open(&sp).unwrap(),
+            open_queue(&sp),
             None,
             None,
         )
