@@ -92,6 +92,24 @@ async fn looper_fails_closed_within_time_limit_and_is_quarantined() {
         t.elapsed()
     );
     d.wait_for("looper version 1.0.0: quarantined, tempfail applied at rcpt");
+    // The operator sees it: `mta plugin list` asks the running daemon.
+    let out = Command::new(mta_bin())
+        .args(["plugin", "list", "-c"])
+        .arg(&d.dir)
+        .output()
+        .expect("mta plugin list");
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{list}");
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("looper "))
+        .unwrap_or_else(|| panic!("no looper row:\n{list}"));
+    assert!(row.contains("quarantined ("), "{row}");
+    let other = list
+        .lines()
+        .find(|l| l.starts_with("restrictions "))
+        .unwrap_or_else(|| panic!("no restrictions row:\n{list}"));
+    assert!(other.contains("active"), "{other}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
