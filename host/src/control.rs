@@ -47,6 +47,9 @@ pub enum Request {
         op: QueueOp,
         ids: Vec<String>,
     },
+    /// The running plugins' health (`mta plugin list` asks this, because a
+    /// quarantine lives only in the daemon's memory).
+    Plugins,
     /// `mta sendmail` through the daemon.
     Submit {
         sender: String,
@@ -69,7 +72,18 @@ pub struct Response {
     pub count: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue_id: Option<String>,
+    /// `plugins`: each running plugin's name and state (`active`,
+    /// `quarantined (Ns)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugins: Option<Vec<(String, String)>>,
 }
+
+/// How the daemon reports its plugins' health to the control socket; set
+/// once by `mta run` after its listeners are up.
+pub type PluginReport = Box<dyn Fn() -> Vec<(String, String)> + Send + Sync>;
+
+/// The daemon's plugin reporter (unset in tools that serve no plugins).
+pub static PLUGIN_REPORT: std::sync::OnceLock<PluginReport> = std::sync::OnceLock::new();
 
 impl Response {
     fn ok() -> Response {
@@ -233,6 +247,10 @@ async fn handle(
                 ..Response::ok()
             },
             Err(e) => Response::err(e),
+        },
+        Request::Plugins => Response {
+            plugins: Some(PLUGIN_REPORT.get().map(|f| f()).unwrap_or_default()),
+            ..Response::ok()
         },
         Request::Queue { op, ids } => match apply(queue, op, &ids).await {
             Ok(n) => {

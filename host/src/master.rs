@@ -166,6 +166,9 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
         }
         running.push((l.service.clone(), shared));
     }
+    // `mta plugin list` asks the running daemon for quarantines.
+    let report: Vec<Arc<RwLock<Arc<Shared>>>> = running.iter().map(|(_, s)| s.clone()).collect();
+    let _ = control::PLUGIN_REPORT.set(Box::new(move || plugin_states(&report)));
 
     let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
@@ -266,4 +269,30 @@ pub fn init_tracing() {
 /// The spool used without `-c`: `./spool`.
 pub fn embedded_spool() -> PathBuf {
     Path::new("spool").to_path_buf()
+}
+
+/// Each plugin's state across the listeners' runners: a plugin quarantined
+/// in any of them is reported quarantined (with the longest time left).
+fn plugin_states(listeners: &[Arc<RwLock<Arc<Shared>>>]) -> Vec<(String, String)> {
+    use crate::sandbox::plugin::Health;
+    let mut out: Vec<(String, Option<Duration>)> = Vec::new();
+    for l in listeners {
+        let shared = l.read().unwrap_or_else(|p| p.into_inner()).clone();
+        for p in shared.runner.plugins() {
+            let left = match p.health() {
+                Health::Active => None,
+                Health::Quarantined { remaining } => Some(remaining),
+            };
+            match out.iter_mut().find(|(n, _)| *n == p.name) {
+                Some((_, l)) => *l = (*l).max(left),
+                None => out.push((p.name.clone(), left)),
+            }
+        }
+    }
+    out.into_iter()
+        .map(|(n, l)| match l {
+            None => (n, "active".to_string()),
+            Some(d) => (n, format!("quarantined ({}s)", d.as_secs())),
+        })
+        .collect()
 }

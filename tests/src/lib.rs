@@ -347,3 +347,4 @@ pub fn run(cmd: &str, args: &[&str]) -> (bool, String) {
     s.push_str(&String::from_utf8_lossy(&out.stderr));
     (out.status.success(), s)
 }
+pub mod platform_util;

@@ -106,12 +106,26 @@ async fn list(dir: &ConfigDir) -> Outcome {
         "STATE",
     ]
     .map(String::from)];
+    // A quarantine lives in the running daemon: ask it, when one runs.
+    let live = crate::control::request(
+        &super::control::socket(&config),
+        &crate::control::Request::Plugins,
+    )
+    .ok()
+    .flatten()
+    .and_then(|r| r.plugins)
+    .unwrap_or_default();
     for p in runner.plugins() {
         let stages: Vec<&str> = p.stages.iter().map(|s| s.as_str()).collect();
         let caps: Vec<&str> = p.caps.granted.iter().map(|c| c.as_str()).collect();
-        let state = match p.health() {
-            Health::Active => "active".to_string(),
-            Health::Quarantined { remaining } => format!("quarantined ({}s)", remaining.as_secs()),
+        let state = match live.iter().find(|(n, _)| *n == p.name) {
+            Some((_, s)) => s.clone(),
+            None => match p.health() {
+                Health::Active => "active".to_string(),
+                Health::Quarantined { remaining } => {
+                    format!("quarantined ({}s)", remaining.as_secs())
+                }
+            },
         };
         let kind = if p.builtin { "built-in" } else { "drop-in" };
         rows.push([
