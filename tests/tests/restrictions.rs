@@ -55,10 +55,7 @@ async fn relay_control_and_log_line() {
         ],
     )
     .await;
-    assert_eq!(
-        r[2],
-        "554 5.7.1 <x@elsewhere.example>: Relay access denied"
-    );
+    assert_eq!(r[2], "554 5.7.1 <x@elsewhere.example>: Relay access denied");
     assert!(r[3].starts_with("250 2.1.5"), "{}", r[3]);
     assert!(r[4].starts_with("250 2.1.5"), "{}", r[4]);
     let line = d.wait_for("NOQUEUE: reject: RCPT from");
@@ -74,8 +71,290 @@ async fn relay_control_and_log_line() {
     let r = dialogue(
         &d,
         "127.0.0.1",
-        &["EHLO me.example", "MAIL FROM:<a@mx.test>", "RCPT TO:<x@elsewhere.example>"],
+        &[
+            "EHLO me.example",
+            "MAIL FROM:<a@mx.test>",
+            "RCPT TO:<x@elsewhere.example>",
+        ],
     )
     .await;
     assert!(r[2].starts_with("250 2.1.5"), "{}", r[2]);
+}
+
+/// Build `hash:` access tables with `mta postmap` in a directory of their
+/// own (the daemon's scratch directory is made fresh by `Daemon::start`).
+fn tables(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = mta_e2e::scratch(name);
+    std::fs::write(dir.join("main.cf"), "").expect("main.cf");
+    for (file, text) in files {
+        let path = dir.join(file);
+        std::fs::write(&path, text).expect("table source");
+        let spec = format!("hash:{}", path.display());
+        let (ok, out) = run(
+            mta_bin().to_str().expect("utf-8 path"),
+            &["postmap", "-c", dir.to_str().expect("utf-8 path"), &spec],
+        );
+        assert!(ok, "mta postmap {spec}: {out}");
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_tables_and_cidr_client_access() {
+    let t = tables(
+        "restr-tables",
+        &[
+            (
+                "sender_access",
+                "spam.example REJECT\nrude.example REJECT go away\nslow.example 450 try later\n\
+                 friend.example OK\n",
+            ),
+            ("client.cidr", "127.0.0.3/32 REJECT\n127.0.0.4/32 OK\n"),
+        ],
+    );
+    let d = Daemon::start(
+        "restr-access",
+        &base(&format!(
+            "smtpd_client_restrictions = check_client_access cidr:{t}/client.cidr\n\
+             smtpd_sender_restrictions = check_sender_access hash:{t}/sender_access\n\
+             smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n",
+            t = t.display()
+        )),
+        &[],
+    );
+    let mail = |from: &'static str| {
+        [
+            "EHLO client.example".to_string(),
+            format!("MAIL FROM:<{from}>"),
+            "RCPT TO:<u@mx.test>".to_string(),
+        ]
+    };
+    let cases = [
+        (
+            "a@spam.example",
+            "554 5.7.1 <a@spam.example>: Sender address rejected: Access denied",
+        ),
+        (
+            "a@rude.example",
+            "554 5.7.1 <a@rude.example>: Sender address rejected: go away",
+        ),
+        (
+            "a@slow.example",
+            "450 4.7.1 <a@slow.example>: Sender address rejected: try later",
+        ),
+    ];
+    for (from, want) in cases {
+        let cmds = mail(from);
+        let cmds: Vec<&str> = cmds.iter().map(String::as_str).collect();
+        let r = dialogue(&d, "127.0.0.2", &cmds).await;
+        // smtpd_delay_reject = yes (the default): MAIL is accepted, RCPT
+        // carries the sender's verdict.
+        assert!(r[1].starts_with("250 2.1.0"), "{from}: {}", r[1]);
+        assert_eq!(r[2], want, "{from}");
+    }
+    let line = d.wait_for("<a@rude.example>: Sender address rejected: go away;");
+    assert!(
+        line.contains(
+            "NOQUEUE: reject: RCPT from unknown[127.0.0.2]: 554 5.7.1 <a@rude.example>: Sender \
+             address rejected: go away; from=<a@rude.example> to=<u@mx.test> proto=ESMTP \
+             helo=<client.example>"
+        ),
+        "{line}"
+    );
+    // OK in the sender table: accepted; the cidr table: 127.0.0.3 refused,
+    // 127.0.0.4 (OK) accepted even with a refused sender? No: OK ends only
+    // the client list; the sender list still runs.
+    let r = dialogue(
+        &d,
+        "127.0.0.2",
+        &mail("a@friend.example").each_ref().map(String::as_str),
+    )
+    .await;
+    assert!(r[2].starts_with("250 2.1.5"), "{}", r[2]);
+    let r = dialogue(
+        &d,
+        "127.0.0.3",
+        &mail("a@friend.example").each_ref().map(String::as_str),
+    )
+    .await;
+    assert_eq!(
+        r[2],
+        "554 5.7.1 <unknown[127.0.0.3]>: Client host rejected: Access denied"
+    );
+    let r = dialogue(
+        &d,
+        "127.0.0.4",
+        &mail("a@spam.example").each_ref().map(String::as_str),
+    )
+    .await;
+    assert_eq!(
+        r[2],
+        "554 5.7.1 <a@spam.example>: Sender address rejected: Access denied"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_reject_helo_required_and_fqdn() {
+    let lists = "smtpd_helo_required = yes\n\
+                 smtpd_helo_restrictions = reject_non_fqdn_helo_hostname\n\
+                 smtpd_sender_restrictions = reject_non_fqdn_sender\n\
+                 smtpd_recipient_restrictions = reject_non_fqdn_recipient\n";
+    // Delayed (the default): every verdict waits for RCPT.
+    let d = Daemon::start("restr-delay", &base(lists), &[]);
+    let r = dialogue(&d, "127.0.0.2", &["MAIL FROM:<a@sender.example>"]).await;
+    assert_eq!(r[0], "503 5.5.1 Error: send HELO/EHLO first");
+    let r = dialogue(
+        &d,
+        "127.0.0.2",
+        &[
+            "EHLO client",
+            "MAIL FROM:<a@sender.example>",
+            "RCPT TO:<u@mx.test>",
+        ],
+    )
+    .await;
+    assert!(r[0].starts_with("250 "), "{}", r[0]);
+    assert!(r[1].starts_with("250 2.1.0"), "{}", r[1]);
+    assert_eq!(
+        r[2],
+        "504 5.5.2 <client>: Helo command rejected: need fully-qualified hostname"
+    );
+    let r = dialogue(
+        &d,
+        "127.0.0.2",
+        &[
+            "EHLO client.example",
+            "MAIL FROM:<a>",
+            "RCPT TO:<u@mx.test>",
+        ],
+    )
+    .await;
+    assert_eq!(
+        r[2],
+        "504 5.5.2 <a>: Sender address rejected: need fully-qualified address"
+    );
+    let r = dialogue(
+        &d,
+        "127.0.0.2",
+        &[
+            "EHLO client.example",
+            "MAIL FROM:<a@sender.example>",
+            "RCPT TO:<u>",
+        ],
+    )
+    .await;
+    assert_eq!(
+        r[2],
+        "504 5.5.2 <u>: Recipient address rejected: need fully-qualified address"
+    );
+    drop(d);
+    // Not delayed: HELO and MAIL answer for themselves.
+    let d = Daemon::start(
+        "restr-nodelay",
+        &base(&format!("{lists}smtpd_delay_reject = no\n")),
+        &[],
+    );
+    // As the reference Postfix: a refused EHLO is no greeting at all.
+    let r = dialogue(&d, "127.0.0.2", &["EHLO client", "MAIL FROM:<a>"]).await;
+    assert_eq!(
+        r[0],
+        "504 5.5.2 <client>: Helo command rejected: need fully-qualified hostname"
+    );
+    assert_eq!(r[1], "503 5.5.1 Error: send HELO/EHLO first");
+    let line = d.wait_for("NOQUEUE: reject: EHLO from");
+    assert!(
+        line.contains(
+            "NOQUEUE: reject: EHLO from unknown[127.0.0.2]: 504 5.5.2 <client>: Helo command \
+             rejected: need fully-qualified hostname; proto=SMTP helo=<client>"
+        ),
+        "{line}"
+    );
+    let r = dialogue(&d, "127.0.0.2", &["EHLO client.example", "MAIL FROM:<a>"]).await;
+    assert_eq!(
+        r[1],
+        "504 5.5.2 <a>: Sender address rejected: need fully-qualified address"
+    );
+    let line = d.wait_for("NOQUEUE: reject: MAIL from unknown[127.0.0.2]: 504");
+    assert!(
+        line.contains(
+            "NOQUEUE: reject: MAIL from unknown[127.0.0.2]: 504 5.5.2 <a>: Sender address \
+             rejected: need fully-qualified address; from=<a> proto=ESMTP helo=<client.example>"
+        ),
+        "{line}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_sender_domain_via_dns() {
+    let dns = ZoneSet::new()
+        .zone("sender.example", Behaviour::Answer, 60)
+        .a("ok.sender.example", "192.0.2.1".parse().unwrap(), 300)
+        .start()
+        .await
+        .expect("DNS server");
+    let d = Daemon::start(
+        "restr-unknown",
+        &base(&format!(
+            "dns_servers = {}\ndns_timeout = 2s\n\
+             smtpd_sender_restrictions = reject_unknown_sender_domain\n",
+            dns.addr()
+        )),
+        &[],
+    );
+    let r = dialogue(
+        &d,
+        "127.0.0.2",
+        &[
+            "EHLO client.example",
+            "MAIL FROM:<a@nx.sender.example>",
+            "RCPT TO:<u@mx.test>",
+        ],
+    )
+    .await;
+    assert_eq!(
+        r[2],
+        "450 4.1.8 <a@nx.sender.example>: Sender address rejected: Domain not found"
+    );
+    let r = dialogue(
+        &d,
+        "127.0.0.2",
+        &[
+            "EHLO client.example",
+            "MAIL FROM:<a@ok.sender.example>",
+            "RCPT TO:<u@mx.test>",
+        ],
+    )
+    .await;
+    assert!(r[2].starts_with("250 2.1.5"), "{}", r[2]);
+    assert!(dns.queries() > 0, "the sender domain was never looked up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_relay_mynetworks_relays_and_check_warns() {
+    let cf = base("smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination\n")
+        .replace("mynetworks = 127.0.0.1/32", "mynetworks = 0.0.0.0/0");
+    let d = Daemon::start("restr-open", &cf, &[]);
+    let r = dialogue(
+        &d,
+        "127.0.0.2",
+        &[
+            "EHLO client.example",
+            "MAIL FROM:<a@sender.example>",
+            "RCPT TO:<x@elsewhere.example>",
+        ],
+    )
+    .await;
+    assert!(
+        r[2].starts_with("250 2.1.5"),
+        "open relay should relay: {}",
+        r[2]
+    );
+    let (_, out) = run(
+        mta_bin().to_str().expect("utf-8 path"),
+        &["check", "-c", d.dir.to_str().expect("utf-8 path")],
+    );
+    assert!(
+        out.contains("open relay: mynetworks") && out.contains("0.0.0.0/0"),
+        "mta check said:\n{out}"
+    );
 }
