@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use mta::cli;
 
 #[derive(Parser)]
-#[command(name = "mta", version, about = "A secure SMTP gateway with sandboxed filters")]
+#[command(
+    name = "mta",
+    version,
+    about = "A secure SMTP gateway with sandboxed filters"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -161,9 +161,9 @@ async fn access_tables_and_cidr_client_access() {
         ),
         "{line}"
     );
-    // OK in the sender table: accepted; the cidr table: 127.0.0.3 refused,
-    // 127.0.0.4 (OK) accepted even with a refused sender? No: OK ends only
-    // the client list; the sender list still runs.
+    // OK in the sender table: accepted. The cidr table refuses 127.0.0.3;
+    // its OK for 127.0.0.4 ends only the client list, so the sender list
+    // still refuses a bad sender.
     let r = dialogue(
         &d,
         "127.0.0.2",
