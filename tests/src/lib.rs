@@ -5,6 +5,7 @@
 
 pub mod dnsd;
 pub mod queue_util;
+pub mod restrictions_util;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};
