@@ -517,3 +517,59 @@ async fn dialogue_at(addr: std::net::SocketAddr, source: &str, cmds: &[&str]) ->
     c.cmd("QUIT").await;
     out
 }
+
+/// The seeds' old names work in the daemon: mapped to today's
+/// restrictions, each logged once as obsolete when the plugin starts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_restriction_names_from_the_seeds() {
+    let d = Daemon::start(
+        "restr-old",
+        &base(
+            "smtpd_helo_restrictions = reject_non_fqdn_hostname, reject_invalid_hostname\n\
+             smtpd_relay_restrictions =\n\
+             smtpd_recipient_restrictions = check_relay_domains\n",
+        ),
+        &[],
+    );
+    d.wait_for("restriction \"check_relay_domains\" is obsolete: using permit_mynetworks, permit_auth_destination, reject_unauth_destination instead");
+    d.wait_for("restriction \"reject_non_fqdn_hostname\" is obsolete: using reject_non_fqdn_helo_hostname instead");
+    let r = dialogue(
+        &d,
+        "127.0.0.2",
+        &[
+            "EHLO client.example",
+            "MAIL FROM:<a@sender.example>",
+            "RCPT TO:<x@elsewhere.example>",
+            "RCPT TO:<u@mx.test>",
+        ],
+    )
+    .await;
+    assert_eq!(r[2], "554 5.7.1 <x@elsewhere.example>: Relay access denied");
+    assert!(r[3].starts_with("250 2.1.5"), "{}", r[3]);
+    let r = dialogue(
+        &d,
+        "127.0.0.2",
+        &[
+            "EHLO client",
+            "MAIL FROM:<a@sender.example>",
+            "RCPT TO:<u@mx.test>",
+        ],
+    )
+    .await;
+    assert_eq!(
+        r[2],
+        "504 5.5.2 <client>: Helo command rejected: need fully-qualified hostname"
+    );
+    // check_relay_domains' permit_mynetworks: the trusted client relays.
+    let r = dialogue(
+        &d,
+        "127.0.0.1",
+        &[
+            "EHLO me.example",
+            "MAIL FROM:<a@mx.test>",
+            "RCPT TO:<x@elsewhere.example>",
+        ],
+    )
+    .await;
+    assert!(r[2].starts_with("250 2.1.5"), "{}", r[2]);
+}
