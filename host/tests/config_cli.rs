@@ -587,3 +587,75 @@ fn postconf_defaults_match_postfix_except_documented_deviations() {
     assert_eq!(ours["mynetworks_style"], "host");
     assert_eq!(ours["plugin_time_limit"], "1s");
 }
+
+#[test]
+fn check_warns_about_the_seeds_old_restriction_names() {
+    // The restriction names of seed 002 (Postfix 1.x): they work, mapped to
+    // today's names, and `mta check` says so with the main.cf line.
+    let main = "mydestination = mx.test\n\
+        maps_rbl_domains = rbl.maps.vix.com, dul.maps.vix.com\n\
+        smtpd_client_restrictions = reject_unknown_client, reject_maps_rbl\n\
+        smtpd_helo_restrictions = reject_invalid_hostname, reject_non_fqdn_hostname, reject_unknown_hostname\n\
+        smtpd_restriction_classes = old\nold = check_relay_domains\n\
+        smtpd_recipient_restrictions = permit_mynetworks, check_relay_domains\n";
+    let d = dir(&[("main.cf", main)]);
+    let (out, err, code) = check(&d);
+    assert_eq!(code, 0, "{out}{err}");
+    for (line, list, old, modern) in [
+        (
+            3,
+            "smtpd_client_restrictions",
+            "reject_unknown_client",
+            "reject_unknown_client_hostname",
+        ),
+        (
+            3,
+            "smtpd_client_restrictions",
+            "reject_maps_rbl",
+            "reject_rbl_client DOMAIN for each maps_rbl_domains entry",
+        ),
+        (
+            4,
+            "smtpd_helo_restrictions",
+            "reject_invalid_hostname",
+            "reject_invalid_helo_hostname",
+        ),
+        (
+            4,
+            "smtpd_helo_restrictions",
+            "reject_non_fqdn_hostname",
+            "reject_non_fqdn_helo_hostname",
+        ),
+        (
+            4,
+            "smtpd_helo_restrictions",
+            "reject_unknown_hostname",
+            "reject_unknown_helo_hostname",
+        ),
+        (
+            6,
+            "old",
+            "check_relay_domains",
+            "permit_mynetworks, permit_auth_destination, reject_unauth_destination",
+        ),
+        (
+            7,
+            "smtpd_recipient_restrictions",
+            "check_relay_domains",
+            "permit_mynetworks, permit_auth_destination, reject_unauth_destination",
+        ),
+    ] {
+        let want = format!(
+            "mta: warning: {list} ({}/main.cf:{line}): restriction \"{old}\" is obsolete: using {modern} instead\n",
+            d.display()
+        );
+        assert!(err.contains(&want), "missing {want:?} in:\n{err}");
+    }
+    // Modern names draw no such warning.
+    let d = dir(&[(
+        "main.cf",
+        "smtpd_helo_restrictions = reject_non_fqdn_helo_hostname\n",
+    )]);
+    let (_, err, _) = check(&d);
+    assert!(!err.contains("obsolete"), "{err}");
+}

@@ -3,7 +3,7 @@
 //! check`, plus the relay analysis Postfix never did). Exit 1 on errors.
 
 use super::{ConfigDir, Outcome};
-use crate::config::{openrelay, Config, ConfigError};
+use crate::config::{oldnames, openrelay, Config, ConfigError};
 use crate::tables::Tables;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -43,6 +43,9 @@ pub fn main(args: Args) -> Outcome {
         eprintln!("mta: note: {n}");
     }
     for w in openrelay::warnings(&config) {
+        eprintln!("mta: warning: {w}");
+    }
+    for w in oldnames::warnings(&config) {
         eprintln!("mta: warning: {w}");
     }
     let tables = Tables::new(&config);

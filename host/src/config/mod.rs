@@ -23,6 +23,7 @@ pub mod expand;
 mod load;
 pub mod maincf;
 pub mod mastercf;
+pub mod oldnames;
 pub mod openrelay;
 pub mod registry;
 pub mod system;

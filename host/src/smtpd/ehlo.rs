@@ -15,7 +15,14 @@ impl Session {
         }
         // A new greeting starts over (RFC 5321 4.1.4).
         self.reset_txn();
-        self.facts.helo_name = Some(args.to_string());
+        // Postfix keeps the previous greeting when this one is refused: a
+        // refused EHLO does not satisfy smtpd_helo_required, and the reject
+        // log line carries the new name but the old protocol.
+        let before = (
+            self.facts.helo_name.replace(args.to_string()),
+            self.facts.protocol.clone(),
+            self.esmtp,
+        );
         self.esmtp = ehlo;
         self.facts.protocol = match (ehlo, self.tls_active) {
             (false, _) => "SMTP",
@@ -25,7 +32,10 @@ impl Session {
         .into();
         let d = self.shared.runner.check(&self.ctx(Stage::Helo)).await;
         if let Some(r) = refusal(&d.verdict) {
+            self.facts.protocol = before.1;
+            self.esmtp = before.2;
             self.refuse(verb, r, None).await;
+            self.facts.helo_name = before.0;
             return;
         }
         let host = self.limits().myhostname.clone();
