@@ -377,3 +377,29 @@ async fn malformed_mime_never_crashes() {
     );
     assert!(!d.output().contains("panicked"), "{}", d.output());
 }
+
+#[test]
+fn mta_check_points_body_checks_attachment_rules_to_mime_header_checks() {
+    let dir = mta_e2e::scratch("content-check-lint");
+    std::fs::write(dir.join("checks"), SEED).unwrap();
+    std::fs::write(
+        dir.join("main.cf"),
+        format!(
+            "queue_directory = {}/spool\nbody_checks = regexp:{}/checks\n",
+            dir.display(),
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("master.cf"), "").unwrap();
+    let (_, _, err) =
+        mta_e2e::queue_util::run_mta(&dir, &["check", "-c", &dir.display().to_string()], b"");
+    let flagged: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("move it to mime_header_checks"))
+        .collect();
+    assert_eq!(flagged.len(), 2, "{err}");
+    assert!(flagged[0].contains("line 5"), "{err}");
+    assert!(flagged[1].contains("line 6"), "{err}");
+    assert!(!err.contains("hot deal"), "{err}");
+}
