@@ -27,6 +27,16 @@ enum Edit {
 /// Apply one verdict about `what` (`header Subject: x` / `body line`).
 /// Returns the edit, and lines to insert before it (PREPEND); a refusal
 /// comes back as `Err`.
+/// Postfix's cleanup logs a content reject with the status and text
+/// only (`...: 5.7.1 message content rejected`), not the SMTP code.
+fn cleanup_log_text(reply: &Reply) -> String {
+    let text = reply.text.replace('\n', " ");
+    match &reply.enhanced {
+        Some(e) => format!("{e} {text}"),
+        None => text,
+    }
+}
+
 fn apply(
     v: &PluginVerdict,
     what: &str,
@@ -43,7 +53,7 @@ fn apply(
                 "{q}: reject: {what} from {}; {}: {}",
                 log.client,
                 log.suffix,
-                reply.to_log()
+                cleanup_log_text(&reply)
             );
             Err(reply)
         }
@@ -53,7 +63,7 @@ fn apply(
                 "{q}: reject: {what} from {}; {}: {}",
                 log.client,
                 log.suffix,
-                reply.to_log()
+                cleanup_log_text(&reply)
             );
             Err(reply)
         }

@@ -48,6 +48,9 @@ pub fn main(args: Args) -> Outcome {
     for w in oldnames::warnings(&config) {
         eprintln!("mta: warning: {w}");
     }
+    for w in super::content_lint::warnings(&config) {
+        eprintln!("mta: warning: {w}");
+    }
     let tables = Tables::new(&config);
     for (spec, origin) in table_specs(&config) {
         if let Err(e) = tables.open(&spec) {

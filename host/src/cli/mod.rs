@@ -1,6 +1,7 @@
 //! `mta` subcommands, one file each, mirroring Postfix's tools.
 
 pub mod check;
+pub mod content_lint;
 pub mod control;
 pub mod plugin;
 pub mod postconf;

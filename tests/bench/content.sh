@@ -1,0 +1,59 @@
+#!/bin/bash
+# Content-check cost through the real daemon (issue 6 "Speed"): smtp-source
+# against `mta run`, the built-in header-checks plugin in the sandbox.
+#
+#   tests/bench/content.sh [MESSAGES] [MTA_BINARY]
+#
+# 1. accept msg/s (20 sessions, 4 KiB messages): no rules vs 200 header +
+#    200 body regexp rules (none match, so every rule is tried on every line).
+# 2. body scanning: 1 MiB messages with body_checks_size_limit raised to
+#    2 MB, no rules vs 100 and 1,000 body rules; scan MB/s is the extra
+#    time the rules cost, per MiB scanned (accept time minus the no-rule
+#    accept time), so it counts the sandbox call and the matching only.
+set -eu
+N=${1:-400}
+MTA=${2:-${CARGO_TARGET_DIR:-target}/debug/mta}
+PLUGINS=$(dirname "$MTA")/../plugins
+W=$(mktemp -d /tmp/mta-cbench.XXXXXX)
+PID=""
+trap '[ -n "$PID" ] && kill $PID 2>/dev/null || true' EXIT
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+wait_port() { i=0; while ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; do i=$((i+1)); [ $i -gt 600 ] && return 1; sleep 0.05; done; }
+rules() { # count prefix -> file of non-matching rules
+    python3 -c "import sys
+for i in range(int(sys.argv[1])): print('/^%s%d-[a-z]+ never here .*(foo|bar)\$/ REJECT rule %d' % (sys.argv[2], i, i))" "$1" "$2"
+}
+start() { # name extra-main-cf
+    D="$W/$1"; mkdir -p "$D"; P=$(port)
+    printf 'queue_directory = %s/spool\nmyhostname = mx.test\nmynetworks = 127.0.0.0/8\nmydestination = mx.test\nlocal_recipient_maps =\nbuiltin_plugin_directory = %s\ndefault_transport = error:bench\n%b\n' "$D" "$PLUGINS" "$2" > "$D/main.cf"
+    printf '127.0.0.1:%s inet n - n - - smtpd\n' "$P" > "$D/master.cf"
+    "$MTA" run -c "$D" > "$D/log" 2>&1 & PID=$!
+    wait_port "$P"
+}
+stop() { kill $PID; wait $PID 2>/dev/null || true; PID=""; }
+timed() { # smtp-source args...; prints seconds
+    t0=$(now); smtp-source "$@" -f a@example.org -t b@example.net "127.0.0.1:$P" >/dev/null; t1=$(now)
+    python3 -c "print('%.3f' % (float('$t1')-float('$t0')))"
+}
+
+rules 200 X-Hdr > "$W/r-hdr"; rules 200 body > "$W/r-200"
+rules 100 body > "$W/r-100"; rules 1000 body > "$W/r-1000"
+echo "messages=$N ($(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg)), binary $MTA"
+
+start none ""
+t=$(timed -s 20 -l 4096 -m "$N"); stop
+echo "accept, no rules:              ${t}s $(python3 -c "print('%.0f' % ($N/$t))") msg/s"; base=$t
+start full "header_checks = regexp:$W/r-hdr\nbody_checks = regexp:$W/r-200"
+t=$(timed -s 20 -l 4096 -m "$N"); stop
+echo "accept, 200 hdr + 200 body:    ${t}s $(python3 -c "print('%.0f msg/s, cost %.1f%%' % ($N/$t, 100*($t-$base)/$base))")"
+
+M=${BODY_MESSAGES:-20}
+start bnone "body_checks_size_limit = 2000000\nmessage_size_limit = 20000000"
+bt=$(timed -s 1 -l 1048576 -m "$M"); stop
+echo "1 MiB x $M, no rules:           ${bt}s"
+for n in 100 1000; do
+    start "b$n" "body_checks = regexp:$W/r-$n\nbody_checks_size_limit = 2000000\nmessage_size_limit = 20000000"
+    t=$(timed -s 1 -l 1048576 -m "$M"); stop
+    echo "1 MiB x $M, $n body rules:   ${t}s scan $(python3 -c "d=$t-$bt; print('%.1f MB/s' % ($M*1.048576/d) if d>0 else 'below noise')")"
+done
