@@ -44,7 +44,8 @@ fn main() -> Result<()> {
             // separately first would compile wasmtime twice.
             build_plugins(&root)?;
             let mut cmd = cargo();
-            cmd.args(["test", "--workspace", "--no-fail-fast"]).args(&rest);
+            cmd.args(["test", "--workspace", "--no-fail-fast"])
+                .args(&rest);
             run(&mut cmd)
         }
         "bench" => {
@@ -96,7 +97,11 @@ fn build_plugins(root: &Path) -> Result<()> {
         for entry in std::fs::read_dir(root.join(dir))? {
             let path = entry?.path();
             if path.join("Cargo.toml").exists() {
-                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+                    .to_string();
                 crates.push((name, out));
             }
         }
@@ -136,7 +141,10 @@ fn ensure_wasm_target() -> Result<()> {
         .args(["target", "list", "--installed"])
         .output()
         .context("running rustup (needed to add the wasm32-wasip2 target)")?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == "wasm32-wasip2") {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.trim() == "wasm32-wasip2")
+    {
         return Ok(());
     }
     eprintln!("xtask: installing the wasm32-wasip2 target with rustup");
@@ -154,10 +162,17 @@ fn ensure_test_peers() -> Result<()> {
             .map(|o| o.status.success())
             .unwrap_or(false)
     };
-    if ["smtp-source", "smtp-sink", "swaks"].iter().all(|t| have(t)) {
+    if ["smtp-source", "smtp-sink", "swaks"]
+        .iter()
+        .all(|t| have(t))
+    {
         return Ok(());
     }
-    let root = Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout == b"0\n")
+        .unwrap_or(false);
     if !root {
         bail!("the tests need smtp-source, smtp-sink and swaks: apt-get install postfix postfix-pcre swaks");
     }

@@ -13,8 +13,8 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-use exports::mta::filter::plugin as p;
 use self::mta::filter::{clock, dns, kv, log, lookup, resolve, types as t};
+use exports::mta::filter::plugin as p;
 
 /// The interface name a component exports when built for this version.
 pub const PLUGIN_EXPORT: &str = "mta:filter/plugin@0.1.0";
