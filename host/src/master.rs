@@ -139,7 +139,7 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
         Qmgr::start(&config, queue.clone(), svc.resolver.clone()).context("queue manager")?,
     );
     let (events_tx, mut events) = mpsc::channel::<ControlEvent>(8);
-    let control_path = spool.join("control");
+    let control_path = crate::cli::control::socket(&config);
     let _control = control::serve(&control_path, queue.clone(), qmgr.clone(), events_tx)
         .with_context(|| format!("control socket {}", control_path.display()))?;
 

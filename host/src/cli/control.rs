@@ -43,9 +43,15 @@ pub fn queue_dir(config: &Config) -> PathBuf {
     })
 }
 
-/// The control socket path inside `queue_directory`.
+/// The control socket: `control_socket` (default `$queue_directory/control`).
+/// The daemon and every client command take it from here, so they agree.
 pub fn socket(config: &Config) -> PathBuf {
-    queue_dir(config).join("control")
+    let s = config.get("control_socket");
+    if s.trim().is_empty() {
+        queue_dir(config).join("control")
+    } else {
+        PathBuf::from(s)
+    }
 }
 
 /// Turn a daemon's error answer into an error.

@@ -54,7 +54,6 @@ pub const MTA_PARAMS: &[(&str, &str)] = &[
     ("plugin_cache_directory", "$queue_directory/plugin-cache"),
     ("dns_servers", ""),
     ("dns_timeout", "5s"),
-    ("body_checks_decode", "no"),
     ("rbl_dns_failure_action", "dunno"),
     ("rbl_score_sites", ""),
     ("rbl_score_threshold", "1"),
