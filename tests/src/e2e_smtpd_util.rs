@@ -26,8 +26,19 @@ impl Relay {
         Relay { d, sink }
     }
 
-    /// Wait until `n` messages reached the sink; all of them.
+    /// Wait until the daemon logged `n` deliveries (`status=sent`, logged
+    /// after the sink's 250 to the final dot, so every dump file is whole),
+    /// then return everything at the sink.
     pub fn delivered(&self, n: usize) -> Vec<String> {
+        if n > 0 {
+            self.d.wait_for_nth("status=sent", n);
+        }
+        self.arrived(n)
+    }
+
+    /// Wait until at least `n` dump files exist at the sink (some may be
+    /// from a delivery cut short, e.g. by a `kill -9` of the daemon).
+    pub fn arrived(&self, n: usize) -> Vec<String> {
         let start = Instant::now();
         loop {
             let m = self.sink.messages();

@@ -9,6 +9,7 @@
 
 use mta_e2e::content_util::{daemon_with_sink, send};
 use mta_e2e::queue_util::wait_for;
+use mta_e2e::Daemon;
 use std::path::Path;
 use std::time::Duration;
 
@@ -38,7 +39,11 @@ fn multipart(filename: &str) -> String {
 }
 
 /// Wait until the sink holds `n` messages; them, sorted.
-async fn delivered(sink: &mta_e2e::queue_util::Sink, n: usize) -> Vec<String> {
+/// The messages at the sink once `n` of them are whole: smtp-sink writes
+/// its dump file while the data arrives, so first wait until the daemon has
+/// removed `n` delivered messages from its queue (after the sink's 250).
+async fn delivered(d: &Daemon, sink: &mta_e2e::queue_util::Sink, n: usize) -> Vec<String> {
+    d.wait_for_nth(": removed", n);
     assert!(
         wait_for(Duration::from_secs(30), || sink.messages().len() >= n).await,
         "expected {n} delivered, have {}",
@@ -119,7 +124,7 @@ async fn seed_rules_in_header_and_body_checks() {
     .await;
     assert!(r.starts_with("250"), "{r}");
     d.wait_for("warning: body hot deal");
-    let msgs = delivered(&sink, 2).await;
+    let msgs = delivered(&d, &sink, 2).await;
     assert_eq!(msgs.len(), 2, "only the two WARNed messages go out");
     assert!(msgs.iter().any(|m| m.contains("Subject: hot hot hot")));
     assert!(msgs.iter().any(|m| m.contains("hot deal")));
@@ -150,7 +155,7 @@ async fn seed_attachment_rules_in_mime_header_checks() {
     assert!(r.starts_with("550 5.7.1"), "{r}");
     let r = send(&d, from, &rcpt, &multipart("report.pdf")).await;
     assert!(r.starts_with("250"), "{r}");
-    let msgs = delivered(&sink, 1).await;
+    let msgs = delivered(&d, &sink, 1).await;
     assert_eq!(msgs.len(), 1);
     assert!(msgs[0].contains("report.pdf"));
 }
@@ -174,7 +179,7 @@ async fn body_checks_do_not_see_mime_part_headers() {
     )
     .await;
     assert!(r.starts_with("250"), "{r}");
-    delivered(&sink, 1).await;
+    delivered(&d, &sink, 1).await;
 }
 
 const ACTIONS: &str = "/^Subject: prepend-me/ PREPEND X-Tag: tagged
@@ -244,7 +249,7 @@ async fn every_action_has_its_effect() {
     assert!(r.starts_with("250"), "{r}");
 
     // prepend, replace, redirect, bcc (one message, two recipients).
-    let msgs = delivered(&sink, 4).await;
+    let msgs = delivered(&d, &sink, 4).await;
     let find = |needle: &str| {
         msgs.iter()
             .find(|m| m.contains(needle))
@@ -367,7 +372,7 @@ async fn malformed_mime_never_crashes() {
     )
     .await;
     assert!(r.starts_with("550 5.7.1"), "{r}");
-    let msgs = delivered(&sink, 3).await;
+    let msgs = delivered(&d, &sink, 3).await;
     let big_copy = msgs
         .iter()
         .find(|m| m.contains("body after big header"))

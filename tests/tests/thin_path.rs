@@ -80,7 +80,7 @@ async fn kill_9_loses_no_accepted_message() {
     assert!(accepted.len() >= 10);
     // Restart on the same directory and port: recovery hands on the rest.
     r.d = Daemon::spawn(r.d.dir.clone(), port);
-    let got = r.delivered(accepted.len());
+    let got = r.arrived(accepted.len());
     for id in &accepted {
         let stamp = format!("with ESMTP id {id}\n");
         let stamp_crlf = format!("with ESMTP id {id}\r\n");
