@@ -39,3 +39,16 @@ pub async fn connect_v6(to: SocketAddr) -> (Smtp, String) {
     let banner = c.reply().await;
     (c, banner)
 }
+
+/// The main.cf lines every DNS-list test shares: the built-in plugins of this
+/// build, the loopback DNS server with a `timeout`, a local domain and a
+/// mynetworks that leaves 127.0.0.2+ outside; `extra` follows.
+pub fn rbl_main_cf(dns: &crate::dnsd::TestDns, timeout: &str, extra: &str) -> String {
+    let plugins = std::env::var("CARGO_TARGET_DIR")
+        .map(|t| format!("builtin_plugin_directory = {t}/plugins\n"))
+        .unwrap_or_default();
+    format!(
+        "{plugins}dns_servers = {}\ndns_timeout = {timeout}\nmydestination = mx.test\nlocal_recipient_maps =\nmynetworks = 127.0.0.1/32\n{extra}\n",
+        dns.addr()
+    )
+}

@@ -31,13 +31,7 @@ async fn zones() -> TestDns {
 }
 
 fn main_cf(dns: &TestDns, extra: &str) -> String {
-    let plugins = std::env::var("CARGO_TARGET_DIR")
-        .map(|t| format!("builtin_plugin_directory = {t}/plugins\n"))
-        .unwrap_or_default();
-    format!(
-        "{plugins}dns_servers = {}\ndns_timeout = 2s\nmydestination = mx.test\nlocal_recipient_maps =\nmynetworks = 127.0.0.1/32\n{extra}\n",
-        dns.addr()
-    )
+    mta_e2e::e2e_rbl_util::rbl_main_cf(dns, "2s", extra)
 }
 
 /// EHLO, MAIL, RCPT from `source`; the RCPT reply.
