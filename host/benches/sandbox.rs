@@ -2,7 +2,10 @@
 //! per-message set-up (lend + return a warm, initialised instance), one hook
 //! call on a warm instance, a whole rcpt stage through the runner, and, for
 //! comparison, a fresh instance (instantiate + init) as isolation per
-//! message would need. Uses the `looper` fixture's harmless path.
+//! message would need. Uses the `looper` fixture's harmless path (contract
+//! 0.2: the context is a handle) and, for the same hook on the previous
+//! contract (0.1: the whole context copied into the guest per call), the
+//! `legacy-v01` fixture.
 //!
 //! Run: `cargo xtask build && cargo bench -p mta --bench sandbox`
 //! (or `MTA_FIXTURES=DIR cargo bench -p mta --bench sandbox`).
@@ -51,6 +54,12 @@ fn main() -> anyhow::Result<()> {
     let plugins = dir.join("plugins");
     std::fs::create_dir_all(&plugins)?;
     std::fs::copy(&looper, plugins.join("looper.wasm"))?;
+    std::fs::copy(
+        fixtures_dir().join("legacy-v01.wasm"),
+        plugins.join("legacy-v01.wasm"),
+    )?;
+    // After looper, whose reject ends the stage: runner.rcpt runs looper only.
+    std::fs::write(plugins.join("legacy-v01.toml"), "order = 200\n")?;
     let mut config = Config::default();
     config
         .explicit
@@ -77,12 +86,17 @@ fn main() -> anyhow::Result<()> {
         let dns = mta::dns::Dns::new(&config)?;
         let runner =
             StageRunner::load_drop_ins(&sandbox, &config, &tables, &resolver, &dns).await?;
-        let plugin = runner
-            .plugins()
-            .first()
-            .cloned()
-            .ok_or_else(|| anyhow::anyhow!("looper did not load"))?;
-        let ctx = Context {
+        let find = |name: &str| {
+            runner
+                .plugins()
+                .iter()
+                .find(|p| p.name == name)
+                .cloned()
+                .ok_or_else(|| anyhow::anyhow!("{name} did not load"))
+        };
+        let plugin = find("looper")?;
+        let legacy = find("legacy-v01")?;
+        let ctx = Arc::new(Context {
             stage: Stage::Rcpt,
             session: Session {
                 id: "1".into(),
@@ -99,7 +113,7 @@ fn main() -> anyhow::Result<()> {
                 }),
                 ..Envelope::default()
             },
-        };
+        });
         let rcpt = Address {
             address: "bob@example.com".into(),
             params: Vec::new(),
@@ -141,6 +155,26 @@ fn main() -> anyhow::Result<()> {
             t.elapsed(),
         );
         plugin.give_back(i);
+
+        let mut i = legacy.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+        for _ in 0..1000 {
+            i.call(limit, Hook::Rcpt(&ctx, &rcpt))
+                .await
+                .map_err(|f| anyhow::anyhow!("{f}"))?;
+        }
+        let n = 200_000;
+        let t = Instant::now();
+        for _ in 0..n {
+            i.call(limit, Hook::Rcpt(&ctx, &rcpt))
+                .await
+                .map_err(|f| anyhow::anyhow!("{f}"))?;
+        }
+        report(
+            "same hook, contract 0.1 (whole context copied in)",
+            n,
+            t.elapsed(),
+        );
+        legacy.give_back(i);
 
         let n = 100_000;
         let t = Instant::now();

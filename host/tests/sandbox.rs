@@ -350,7 +350,7 @@ async fn ungranted_capability_is_refused_at_load() {
     for needle in [
         "plugin ungranted",
         "capability dns",
-        "mta:filter/dns@0.1.0",
+        "mta:filter/dns@0.2.0",
         "not granted",
         "granted: log",
     ] {
@@ -396,7 +396,7 @@ async fn future_wit_version_is_refused_at_load() {
     for needle in [
         "plugin future-wit",
         "mta:filter@0.9.0",
-        "offers mta:filter@0.1.0",
+        "offers mta:filter@0.2.0, mta:filter@0.1.0",
     ] {
         assert!(why.contains(needle), "refusal lacks {needle:?}: {why}");
     }
@@ -696,7 +696,7 @@ async fn instances_are_recycled_after_max_use_and_the_pool_is_bounded() {
         1,
         "load leaves one initialised instance"
     );
-    let c = ctx(Stage::Rcpt, "mx.example", "a@example.org");
+    let c = std::sync::Arc::new(ctx(Stage::Rcpt, "mx.example", "a@example.org"));
     let a = addr("bob@example.com");
     let call = mta::sandbox::plugin::Hook::Rcpt;
     let mut i = p.lend().await.expect("lend");

@@ -119,7 +119,7 @@ fn plugin_test_replays_a_transcript_and_reports_faults() {
     assert_ne!(code, 0);
     assert!(
         err.contains(
-            "plugin future-wit: built for mta:filter@0.9.0; this host offers mta:filter@0.1.0"
+            "plugin future-wit: built for mta:filter@0.9.0; this host offers mta:filter@0.2.0, mta:filter@0.1.0"
         ),
         "{err}"
     );

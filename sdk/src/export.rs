@@ -8,6 +8,13 @@ use std::thread::LocalKey;
 use crate::Plugin;
 
 pub use crate::bindings::exports::mta::filter::plugin::Guest;
+/// The host's handle for one hook call's facts, as the bindings pass it.
+pub use crate::bindings::mta::filter::facts::Context as Handle;
+
+/// The SDK's view of a hook call's handle.
+pub fn context(handle: &Handle) -> crate::Context<'_> {
+    crate::Context::from_host(handle)
+}
 
 /// The cell holding a plugin's state: `None` until `init` succeeds. A wasm
 /// instance is single-threaded, so a thread-local is an instance-global.
@@ -61,35 +68,39 @@ pub mod dispatch {
         })
     }
 
-    pub fn connect<T: Plugin>(state: &'static State<T>, ctx: Context) -> Verdict {
+    pub fn connect<T: Plugin>(state: &'static State<T>, ctx: Context<'_>) -> Verdict {
         with(state, "connect", Verdict::Dunno, |p| p.connect(&ctx))
     }
 
-    pub fn helo<T: Plugin>(state: &'static State<T>, ctx: Context) -> Verdict {
+    pub fn helo<T: Plugin>(state: &'static State<T>, ctx: Context<'_>) -> Verdict {
         with(state, "helo", Verdict::Dunno, |p| p.helo(&ctx))
     }
 
-    pub fn mail<T: Plugin>(state: &'static State<T>, ctx: Context) -> Verdict {
+    pub fn mail<T: Plugin>(state: &'static State<T>, ctx: Context<'_>) -> Verdict {
         with(state, "mail", Verdict::Dunno, |p| p.mail(&ctx))
     }
 
-    pub fn rcpt<T: Plugin>(state: &'static State<T>, ctx: Context, rcpt: Address) -> Verdict {
+    pub fn rcpt<T: Plugin>(state: &'static State<T>, ctx: Context<'_>, rcpt: Address) -> Verdict {
         with(state, "rcpt", Verdict::Dunno, |p| p.rcpt(&ctx, &rcpt))
     }
 
-    pub fn etrn<T: Plugin>(state: &'static State<T>, ctx: Context, destination: String) -> Verdict {
+    pub fn etrn<T: Plugin>(
+        state: &'static State<T>,
+        ctx: Context<'_>,
+        destination: String,
+    ) -> Verdict {
         with(state, "etrn", Verdict::Dunno, |p| {
             p.etrn(&ctx, &destination)
         })
     }
 
-    pub fn data<T: Plugin>(state: &'static State<T>, ctx: Context) -> Verdict {
+    pub fn data<T: Plugin>(state: &'static State<T>, ctx: Context<'_>) -> Verdict {
         with(state, "data", Verdict::Dunno, |p| p.data(&ctx))
     }
 
     pub fn headers<T: Plugin>(
         state: &'static State<T>,
-        ctx: Context,
+        ctx: Context<'_>,
         headers: Vec<Header>,
     ) -> Vec<IndexedVerdict> {
         with(state, "headers", Vec::new(), |p| p.headers(&ctx, &headers))
@@ -97,13 +108,13 @@ pub mod dispatch {
 
     pub fn body<T: Plugin>(
         state: &'static State<T>,
-        ctx: Context,
+        ctx: Context<'_>,
         chunk: BodyChunk,
     ) -> Vec<IndexedVerdict> {
         with(state, "body", Vec::new(), |p| p.body(&ctx, &chunk))
     }
 
-    pub fn end_of_message<T: Plugin>(state: &'static State<T>, ctx: Context) -> Verdict {
+    pub fn end_of_message<T: Plugin>(state: &'static State<T>, ctx: Context<'_>) -> Verdict {
         with(state, "end-of-message", Verdict::Dunno, |p| {
             p.end_of_message(&ctx)
         })
@@ -136,41 +147,75 @@ macro_rules! export_plugin {
                 ) -> ::core::result::Result<(), ::std::string::String> {
                     $crate::__private::dispatch::init(&__MTA_SDK_STATE, config)
                 }
-                fn connect(ctx: $crate::Context) -> $crate::Verdict {
-                    $crate::__private::dispatch::connect(&__MTA_SDK_STATE, ctx)
+                fn connect(ctx: &$crate::__private::Handle) -> $crate::Verdict {
+                    $crate::__private::dispatch::connect(
+                        &__MTA_SDK_STATE,
+                        $crate::__private::context(ctx),
+                    )
                 }
-                fn helo(ctx: $crate::Context) -> $crate::Verdict {
-                    $crate::__private::dispatch::helo(&__MTA_SDK_STATE, ctx)
+                fn helo(ctx: &$crate::__private::Handle) -> $crate::Verdict {
+                    $crate::__private::dispatch::helo(
+                        &__MTA_SDK_STATE,
+                        $crate::__private::context(ctx),
+                    )
                 }
-                fn mail(ctx: $crate::Context) -> $crate::Verdict {
-                    $crate::__private::dispatch::mail(&__MTA_SDK_STATE, ctx)
+                fn mail(ctx: &$crate::__private::Handle) -> $crate::Verdict {
+                    $crate::__private::dispatch::mail(
+                        &__MTA_SDK_STATE,
+                        $crate::__private::context(ctx),
+                    )
                 }
-                fn rcpt(ctx: $crate::Context, recipient: $crate::Address) -> $crate::Verdict {
-                    $crate::__private::dispatch::rcpt(&__MTA_SDK_STATE, ctx, recipient)
+                fn rcpt(
+                    ctx: &$crate::__private::Handle,
+                    recipient: $crate::Address,
+                ) -> $crate::Verdict {
+                    $crate::__private::dispatch::rcpt(
+                        &__MTA_SDK_STATE,
+                        $crate::__private::context(ctx),
+                        recipient,
+                    )
                 }
                 fn etrn(
-                    ctx: $crate::Context,
+                    ctx: &$crate::__private::Handle,
                     destination: ::std::string::String,
                 ) -> $crate::Verdict {
-                    $crate::__private::dispatch::etrn(&__MTA_SDK_STATE, ctx, destination)
+                    $crate::__private::dispatch::etrn(
+                        &__MTA_SDK_STATE,
+                        $crate::__private::context(ctx),
+                        destination,
+                    )
                 }
-                fn data(ctx: $crate::Context) -> $crate::Verdict {
-                    $crate::__private::dispatch::data(&__MTA_SDK_STATE, ctx)
+                fn data(ctx: &$crate::__private::Handle) -> $crate::Verdict {
+                    $crate::__private::dispatch::data(
+                        &__MTA_SDK_STATE,
+                        $crate::__private::context(ctx),
+                    )
                 }
                 fn headers(
-                    ctx: $crate::Context,
+                    ctx: &$crate::__private::Handle,
                     headers: ::std::vec::Vec<$crate::Header>,
                 ) -> ::std::vec::Vec<$crate::IndexedVerdict> {
-                    $crate::__private::dispatch::headers(&__MTA_SDK_STATE, ctx, headers)
+                    $crate::__private::dispatch::headers(
+                        &__MTA_SDK_STATE,
+                        $crate::__private::context(ctx),
+                        headers,
+                    )
                 }
                 fn body(
-                    ctx: $crate::Context,
+                    ctx: &$crate::__private::Handle,
                     chunk: $crate::BodyChunk,
                 ) -> ::std::vec::Vec<$crate::IndexedVerdict> {
-                    $crate::__private::dispatch::body(&__MTA_SDK_STATE, ctx, chunk)
+                    $crate::__private::dispatch::body(
+                        &__MTA_SDK_STATE,
+                        $crate::__private::context(ctx),
+                        chunk,
+                    )
                 }
-                fn end_of_message(ctx: $crate::Context) -> $crate::Verdict {
-                    $crate::__private::dispatch::end_of_message(&__MTA_SDK_STATE, ctx)
+                fn end_of_message(ctx: &$crate::__private::Handle) -> $crate::Verdict {
+                    $crate::__private::dispatch::end_of_message(
+                        &__MTA_SDK_STATE,
+                        $crate::__private::context(ctx),
+                    )
                 }
             }
 

@@ -3,9 +3,7 @@
 
 use std::borrow::Cow;
 
-use crate::{
-    Address, Capability, Config, Context, Description, EsmtpParam, Header, Stage, TableSource,
-};
+use crate::{Address, Capability, Config, Description, EsmtpParam, Header, Stage, TableSource};
 
 impl Address {
     /// An address without ESMTP parameters.
@@ -256,27 +254,6 @@ impl Description {
     pub fn body_limit(mut self, bytes: u64) -> Description {
         self.body_limit = Some(bytes);
         self
-    }
-}
-
-impl Context {
-    /// The envelope sender, once MAIL was accepted (`Some("")` for `<>`).
-    pub fn sender(&self) -> Option<&str> {
-        self.envelope.sender.as_ref().map(|a| a.address.as_str())
-    }
-
-    /// The HELO/EHLO name, once given.
-    pub fn helo_name(&self) -> Option<&str> {
-        self.session.helo_name.as_deref()
-    }
-
-    /// A policy-delegation attribute of the session, e.g. `encryption_keysize`.
-    pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.session
-            .attributes
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
     }
 }
 

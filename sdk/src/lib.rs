@@ -28,7 +28,7 @@
 //!         Ok(NoPostmasterSpam)
 //!     }
 //!     fn rcpt(&mut self, ctx: &Context, rcpt: &Address) -> Verdict {
-//!         if rcpt.local_part().eq_ignore_ascii_case("postmaster") && ctx.session.helo_name.is_none() {
+//!         if rcpt.local_part().eq_ignore_ascii_case("postmaster") && ctx.helo_name().is_none() {
 //!             mta_sdk::log::info("postmaster mail without HELO refused");
 //!             return Verdict::reject_with(550, "5.7.1", "Say HELO first");
 //!         }
@@ -45,7 +45,7 @@
 #[allow(unsafe_code, missing_docs, clippy::all)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/since_v0.1.0",
+        path: "../wit/since_v0.2.0",
         world: "filter",
         // Let the export macro run in a plugin crate that depends on mta-sdk
         // alone: it is public, and finds the types and runtime through us.
@@ -61,6 +61,7 @@ pub mod bindings {
 extern crate self as mta_sdk;
 
 mod caps;
+mod context;
 mod export;
 mod helpers;
 mod plugin;
@@ -70,17 +71,18 @@ mod verdict;
 pub mod testing;
 
 pub use caps::{clock, dns, kv, log, lookup, resolve};
+pub use context::Context;
 pub use plugin::Plugin;
 
 pub use bindings::exports::mta::filter::plugin::{Capability, Config, Description, TableSource};
 pub use bindings::mta::filter::types::{
-    Address, BodyChunk, Context, Envelope, EsmtpParam, Header, IndexedVerdict, NameStatus, Reply,
-    SaslInfo, Session, Stage, TlsInfo, Verdict,
+    Address, BodyChunk, Envelope, EsmtpParam, Header, IndexedVerdict, NameStatus, Reply, SaslInfo,
+    Session, Stage, TlsInfo, Verdict,
 };
 
 /// Items the macros use; not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::export::{dispatch, Guest, State};
+    pub use crate::export::{context, dispatch, Guest, Handle, State};
     pub use wit_bindgen;
 }

@@ -112,6 +112,48 @@ async fn looper_fails_closed_within_time_limit_and_is_quarantined() {
     assert!(other.contains("active"), "{other}");
 }
 
+/// A plugin built for the previous contract (0.1, the whole context passed
+/// as a record) keeps working beside the current one (0.2, a handle): the
+/// host serves both, and says which one each plugin uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_built_for_the_previous_contract_still_works() {
+    let plugins = scratch("legacy-plugins");
+    drop_in(
+        &plugins,
+        "fixtures",
+        "legacy-v01",
+        Some("capabilities = []\n"),
+    );
+    let d = Daemon::start("legacy", &main_cf(&plugins, 1, ""), &[]);
+    let loaded = d.wait_for("plugin legacy-v01 version 1.0.0");
+    assert!(
+        loaded.contains("(mta:filter@0.1.0) loaded from"),
+        "{loaded}"
+    );
+    let mut c = session(&d).await;
+    let r = c.cmd("RCPT TO:<b@example.net>").await;
+    assert!(
+        r.starts_with("554 5.7.1")
+            && r.contains("legacy-v01 answered b@example.net for 127.0.0.1 helo client.test"),
+        "the 0.1 context arrived whole: {r}"
+    );
+    assert!(c.cmd("QUIT").await.starts_with("221"));
+    let out = Command::new(mta_bin())
+        .args(["plugin", "list", "-c"])
+        .arg(&d.dir)
+        .output()
+        .expect("mta plugin list");
+    let list = String::from_utf8_lossy(&out.stdout);
+    let row = |name: &str| {
+        list.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no {name} row:\n{list}"))
+            .to_string()
+    };
+    assert!(row("legacy-v01").contains("mta:filter@0.1.0"), "{list}");
+    assert!(row("restrictions").contains("mta:filter@0.2.0"), "{list}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_plugins_work_after_a_fault_and_tag_reaches_the_sink() {
     let dir = scratch("tagger-sink");
@@ -211,21 +253,17 @@ fn refused_setup(name: &str, extra: &str) -> (std::path::PathBuf, u16) {
 async fn refused_components_are_named_and_the_daemon_still_starts() {
     let (dir, port) = refused_setup("refused", "");
     let d = Daemon::spawn(dir, port);
-    let out = d.output();
-    let ung = out
-        .lines()
-        .find(|l| l.contains("ungranted"))
-        .unwrap_or_else(|| panic!("ungranted not named:\n{out}"));
+    // Wait for the lines themselves: the log is read by another thread, so
+    // the port accepting does not mean every load line was read yet.
+    let ung = d.wait_for("plugin ungranted");
     assert!(
         ung.contains("wants capability dns") && ung.contains("granted: log"),
         "what it wanted and what is granted: {ung}"
     );
-    let fut = out
-        .lines()
-        .find(|l| l.contains("future-wit"))
-        .unwrap_or_else(|| panic!("future-wit not named:\n{out}"));
+    let fut = d.wait_for("plugin future-wit");
     assert!(
-        fut.contains("mta:filter@0.9.0") && fut.contains("offers mta:filter@0.1.0"),
+        fut.contains("mta:filter@0.9.0")
+            && fut.contains("offers mta:filter@0.2.0, mta:filter@0.1.0"),
         "what it wanted and what is offered: {fut}"
     );
     let (mut c, banner) = Smtp::connect(d.addr(), "127.0.0.1").await;

@@ -99,6 +99,7 @@ async fn list(dir: &ConfigDir) -> Outcome {
     let mut rows = vec![[
         "NAME",
         "VERSION",
+        "CONTRACT",
         "FILE",
         "STAGES",
         "CAPABILITIES",
@@ -131,6 +132,7 @@ async fn list(dir: &ConfigDir) -> Outcome {
         rows.push([
             p.name.clone(),
             p.version().to_string(),
+            format!("mta:filter@{}", p.contract()),
             p.file.display().to_string(),
             stages.join(","),
             caps.join(","),
@@ -143,7 +145,7 @@ async fn list(dir: &ConfigDir) -> Outcome {
             format!("{state} {kind}"),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
+    let widths: Vec<usize> = (0..8)
         .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
         .collect();
     for r in &rows {

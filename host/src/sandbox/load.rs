@@ -8,7 +8,7 @@
 use super::caps::Capabilities;
 use super::plugin::{Instance, Limits, Plugin};
 use super::settings::{param, parse_size, parse_time, FailureAction, Settings};
-use super::wit::{self, since_v0_1_0 as v1};
+use super::wit;
 use super::Sandbox;
 use crate::config::Config;
 use crate::stages::types::{Capability, Description, Stage};
@@ -210,22 +210,20 @@ const ALL_CAPS: &str = "log, lookup, resolve, dns, kv, clock";
 
 /// Check what a component exports and imports against what this host serves
 /// and what the operator granted (`None`: skip the grant check for now).
+/// Answers the contract version the component was built for.
 pub fn check_interfaces(
     name: &str,
     engine: &wasmtime::Engine,
     component: &Component,
     granted: Option<&BTreeSet<Capability>>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<&'static str> {
     let ty = component.component_type();
     let exports: Vec<String> = ty.exports(engine).map(|(n, _)| n.to_string()).collect();
     let plugin_exports: Vec<&String> = exports
         .iter()
         .filter(|n| n.starts_with("mta:filter/plugin"))
         .collect();
-    if !plugin_exports
-        .iter()
-        .any(|n| n.as_str() == v1::PLUGIN_EXPORT)
-    {
+    let Some(served) = wit::version_of(&exports) else {
         let wanted = match plugin_exports.first() {
             Some(n) => n.replace("/plugin", ""),
             None => format!(
@@ -237,7 +235,7 @@ pub fn check_interfaces(
             "plugin {name}: built for {wanted}; this host offers {}",
             wit::offered()
         );
-    }
+    };
     for (import, _) in ty.imports(engine) {
         if import.starts_with("wasi:") {
             continue;
@@ -249,7 +247,11 @@ pub fn check_interfaces(
         if !wit::SERVED_VERSIONS.contains(&version) {
             anyhow::bail!("plugin {name}: built for mta:filter@{version} (imports {import}); this host offers {}", wit::offered());
         }
-        if iface == "types" {
+        if version != served {
+            anyhow::bail!("plugin {name}: exports mta:filter/plugin@{served} but imports {import}: a component must be built against one version of mta:filter");
+        }
+        // The data types and the hook context are open to every plugin.
+        if iface == "types" || iface == "facts" {
             continue;
         }
         let Some(cap) = parse_capability(iface) else {
@@ -265,7 +267,7 @@ pub fn check_interfaces(
             }
         }
     }
-    Ok(())
+    Ok(served)
 }
 
 /// Everything loaded for one configuration, plus the drop-ins refused.
@@ -373,7 +375,7 @@ pub async fn load_all(
                 refuse(&settings, &mut refused, e)?;
             }
             Ok(p) => {
-                tracing::info!(plugin = %p.name, "plugin {} version {} loaded from {}", p.name, p.version(), p.file.display());
+                tracing::info!(plugin = %p.name, "plugin {} version {} (mta:filter@{}) loaded from {}", p.name, p.version(), p.contract(), p.file.display());
                 plugins.push(Arc::new(p));
             }
             Err(e) if builtin => {
@@ -456,7 +458,7 @@ async fn load_one(
             )
         })?);
     }
-    check_interfaces(
+    let version = check_interfaces(
         &stem,
         engine,
         &component,
@@ -465,7 +467,7 @@ async fn load_one(
     let pre = sandbox
         .linker()
         .instantiate_pre(&component)
-        .and_then(v1::FilterPre::new)
+        .and_then(|pre| wit::Pre::new(version, pre))
         .map_err(|e| anyhow::anyhow!("plugin {stem}: cannot link: {e:#}"))?;
 
     let limits = limits(settings, sc).map_err(|e| anyhow::anyhow!("plugin {stem}: {e:#}"))?;

@@ -111,7 +111,7 @@ impl Sandbox {
         let engine = Engine::new(&wc)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wit::since_v0_1_0::add_to_linker(&mut linker)?;
+        wit::add_to_linker(&mut linker)?;
         let inner = Arc::new(Inner {
             engine,
             linker,

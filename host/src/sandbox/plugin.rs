@@ -4,7 +4,7 @@
 use super::caps::Capabilities;
 use super::settings::FailureAction;
 use super::state::{wasi_ctx, CallClock, HostState, MemoryLimiter};
-use super::wit::since_v0_1_0 as v1;
+use super::wit::{Bindings, Pre};
 use crate::stages::types::*;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -56,14 +56,16 @@ impl std::fmt::Display for Fault {
     }
 }
 
-/// One call into a hook.
+/// One call into a hook. The context is shared (`Arc`) so that a 0.2 guest's
+/// handle can point at it for the call without copying it: a stage makes one
+/// `Arc` and lends it to each plugin in turn.
 pub enum Hook<'a> {
     /// connect, helo, mail, data, end-of-message (by `ctx.stage`).
-    Check(&'a Context),
-    Rcpt(&'a Context, &'a Address),
-    Etrn(&'a Context, &'a str),
-    Headers(&'a Context, &'a [Header]),
-    Body(&'a Context, &'a BodyChunk),
+    Check(&'a Arc<Context>),
+    Rcpt(&'a Arc<Context>, &'a Address),
+    Etrn(&'a Arc<Context>, &'a str),
+    Headers(&'a Arc<Context>, &'a [Header]),
+    Body(&'a Arc<Context>, &'a BodyChunk),
 }
 
 pub enum Answer {
@@ -74,7 +76,7 @@ pub enum Answer {
 /// An initialised instance, lent to one stage at a time.
 pub struct Instance {
     store: Store<HostState>,
-    bindings: v1::Filter,
+    bindings: Bindings,
     uses: u32,
     /// Set once a call faulted: the instance must not be reused.
     poisoned: bool,
@@ -105,7 +107,7 @@ pub struct Plugin {
     pub limits: Limits,
     pub caps: Arc<Capabilities>,
     pub(crate) engine: Engine,
-    pub(crate) pre: v1::FilterPre<HostState>,
+    pub(crate) pre: Pre,
     pub(crate) settings: Vec<(String, String)>,
     pub(crate) tables: Vec<(String, Option<String>)>,
     pool: Mutex<Vec<Instance>>,
@@ -177,13 +179,13 @@ impl Instance {
     /// Instantiate the prepared component (no guest code beyond start functions).
     pub(crate) async fn instantiate(
         engine: &Engine,
-        pre: &v1::FilterPre<HostState>,
+        pre: &Pre,
         caps: &Arc<Capabilities>,
         limits: &Limits,
     ) -> Result<Instance, Fault> {
         let mut store = new_store(engine, caps, limits);
         store.data_mut().call = CallClock::new(limits.init_time);
-        match pre.instantiate_async(&mut store).await {
+        match pre.instantiate(&mut store).await {
             Ok(bindings) => Ok(Instance {
                 store,
                 bindings,
@@ -206,13 +208,8 @@ impl Instance {
 
     pub(crate) async fn describe(&mut self, limit: Duration) -> Result<Description, Fault> {
         self.arm(limit);
-        match self
-            .bindings
-            .mta_filter_plugin()
-            .call_describe(&mut self.store)
-            .await
-        {
-            Ok(d) => Ok(v1::description(d)),
+        match self.bindings.describe(&mut self.store).await {
+            Ok(d) => Ok(d),
             Err(e) => Err(self.fail(e)),
         }
     }
@@ -225,13 +222,7 @@ impl Instance {
         tables: &[(String, Option<String>)],
     ) -> Result<Result<(), String>, Fault> {
         self.arm(limit);
-        let config = v1::config(settings, tables);
-        match self
-            .bindings
-            .mta_filter_plugin()
-            .call_init(&mut self.store, &config)
-            .await
-        {
+        match self.bindings.init(&mut self.store, settings, tables).await {
             Ok(r) => Ok(r),
             Err(e) => Err(self.fail(e)),
         }
@@ -247,41 +238,7 @@ impl Instance {
         }
         self.arm(limit);
         self.uses += 1;
-        let g = self.bindings.mta_filter_plugin();
-        let s = &mut self.store;
-        let r = match hook {
-            Hook::Check(ctx) => {
-                let c = v1::context(ctx);
-                match ctx.stage {
-                    Stage::Connect => g.call_connect(s, &c).await,
-                    Stage::Helo => g.call_helo(s, &c).await,
-                    Stage::Mail => g.call_mail(s, &c).await,
-                    Stage::Data => g.call_data(s, &c).await,
-                    Stage::EndOfMessage => g.call_end_of_message(s, &c).await,
-                    other => Err(wasmtime::format_err!(
-                        "stage {} has no plain hook",
-                        other.as_str()
-                    )),
-                }
-                .map(|v| Answer::Verdict(v1::verdict(v)))
-            }
-            Hook::Rcpt(ctx, a) => g
-                .call_rcpt(s, &v1::context(ctx), &v1::address(a))
-                .await
-                .map(|v| Answer::Verdict(v1::verdict(v))),
-            Hook::Etrn(ctx, d) => g
-                .call_etrn(s, &v1::context(ctx), d)
-                .await
-                .map(|v| Answer::Verdict(v1::verdict(v))),
-            Hook::Headers(ctx, h) => g
-                .call_headers(s, &v1::context(ctx), &v1::headers(h))
-                .await
-                .map(|v| Answer::Indexed(v1::indexed(v))),
-            Hook::Body(ctx, b) => g
-                .call_body(s, &v1::context(ctx), &v1::body_chunk(b))
-                .await
-                .map(|v| Answer::Indexed(v1::indexed(v))),
-        };
+        let r = self.bindings.call(&mut self.store, hook).await;
         r.map_err(|e| self.fail(e))
     }
 
@@ -321,7 +278,7 @@ impl Plugin {
         limits: Limits,
         caps: Arc<Capabilities>,
         engine: Engine,
-        pre: v1::FilterPre<HostState>,
+        pre: Pre,
         settings: Vec<(String, String)>,
         tables: Vec<(String, Option<String>)>,
         first: Instance,
@@ -346,6 +303,11 @@ impl Plugin {
 
     pub fn version(&self) -> &str {
         &self.description.version
+    }
+
+    /// The `mta:filter` contract version the component was built for.
+    pub fn contract(&self) -> &'static str {
+        self.pre.version()
     }
 
     pub fn hooks(&self, stage: Stage) -> bool {

@@ -220,7 +220,8 @@ pub async fn replay(
                 };
                 let r = match r {
                     Ok(mut i) => {
-                        let a = i.call(plugin.limits.time, $hook(&ctx)).await;
+                        let shared = std::sync::Arc::new(ctx.clone());
+                        let a = i.call(plugin.limits.time, $hook(&shared)).await;
                         if a.is_ok() {
                             instance = Some(i);
                         }

@@ -30,6 +30,10 @@ impl WasiView for HostState {
     }
 }
 
+/// The context of one hook call, lent to a 0.2 guest as a `context` handle
+/// for the length of the call (see `wit::since_v0_2_0`).
+pub struct CallFacts(pub Arc<crate::stages::types::Context>);
+
 /// Guest time of the current call: wall time since the call began minus the
 /// time spent waiting in host imports (DNS has its own timeout, DESIGN 4).
 #[derive(Debug, Clone, Copy)]

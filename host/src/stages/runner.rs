@@ -144,7 +144,8 @@ impl StageRunner {
     pub async fn check(&self, ctx: &Context) -> Decision {
         match ctx.stage {
             Stage::Connect | Stage::Helo | Stage::Mail | Stage::Data | Stage::EndOfMessage => {
-                self.verdict_stage(ctx, Hook::Check).await
+                self.verdict_stage(&Arc::new(ctx.clone()), Hook::Check)
+                    .await
             }
             other => {
                 tracing::error!(
@@ -158,19 +159,22 @@ impl StageRunner {
 
     /// Run the rcpt (or vrfy) stage for one recipient.
     pub async fn rcpt(&self, ctx: &Context, recipient: &Address) -> Decision {
-        self.verdict_stage(ctx, |c| Hook::Rcpt(c, recipient)).await
+        self.verdict_stage(&Arc::new(ctx.clone()), |c| Hook::Rcpt(c, recipient))
+            .await
     }
 
     /// Run the etrn stage.
     pub async fn etrn(&self, ctx: &Context, destination: &str) -> Decision {
-        self.verdict_stage(ctx, |c| Hook::Etrn(c, destination))
+        self.verdict_stage(&Arc::new(ctx.clone()), |c| Hook::Etrn(c, destination))
             .await
     }
 
+    /// Run one verdict stage: `ctx` is shared by every plugin's call (one
+    /// copy of the context per stage, not per plugin).
     async fn verdict_stage<'a>(
         &'a self,
-        ctx: &'a Context,
-        hook: impl Fn(&'a Context) -> Hook<'a>,
+        ctx: &'a Arc<Context>,
+        hook: impl Fn(&'a Arc<Context>) -> Hook<'a>,
     ) -> Decision {
         let deadline = self.deadline();
         let mut combine = Combine::default();
@@ -432,6 +436,7 @@ impl ContentScan {
     }
 
     pub async fn headers(&mut self, ctx: &Context, headers: &[Header]) -> Vec<PluginVerdict> {
+        let shared = Arc::new(ctx.clone());
         let deadline = self.deadline();
         let mut out = Vec::new();
         for l in self
@@ -439,7 +444,8 @@ impl ContentScan {
             .iter_mut()
             .filter(|l| !l.faulted && l.plugin.hooks(Stage::Headers))
         {
-            let answer = call_lent(l, Hook::Headers(ctx, headers), Stage::Headers, deadline).await;
+            let answer =
+                call_lent(l, Hook::Headers(&shared, headers), Stage::Headers, deadline).await;
             if push_indexed(&mut out, &l.plugin.name, answer) {
                 break;
             }
@@ -448,6 +454,7 @@ impl ContentScan {
     }
 
     pub async fn body(&mut self, ctx: &Context, chunk: &BodyChunk) -> Vec<PluginVerdict> {
+        let shared = Arc::new(ctx.clone());
         let deadline = self.deadline();
         let mut out = Vec::new();
         for l in self
@@ -466,10 +473,10 @@ impl ContentScan {
                 let mut c = chunk.clone();
                 c.last = true;
                 l.body_done = true;
-                call_lent(l, Hook::Body(ctx, &c), Stage::Body, deadline).await
+                call_lent(l, Hook::Body(&shared, &c), Stage::Body, deadline).await
             } else {
                 l.body_done = chunk.last;
-                call_lent(l, Hook::Body(ctx, chunk), Stage::Body, deadline).await
+                call_lent(l, Hook::Body(&shared, chunk), Stage::Body, deadline).await
             };
             if push_indexed(&mut out, &l.plugin.name, answer) {
                 break;
@@ -479,6 +486,7 @@ impl ContentScan {
     }
 
     pub async fn end(&mut self, ctx: &Context) -> Decision {
+        let shared = Arc::new(ctx.clone());
         let deadline = self.deadline();
         let mut combine = Combine::default();
         for l in self
@@ -486,7 +494,7 @@ impl ContentScan {
             .iter_mut()
             .filter(|l| !l.faulted && l.plugin.hooks(Stage::EndOfMessage))
         {
-            let v = match call_lent(l, Hook::Check(ctx), Stage::EndOfMessage, deadline).await {
+            let v = match call_lent(l, Hook::Check(&shared), Stage::EndOfMessage, deadline).await {
                 Answer::Verdict(v) => v,
                 Answer::Indexed(_) => Verdict::Dunno,
             };

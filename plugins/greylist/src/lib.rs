@@ -74,12 +74,12 @@ impl Plugin for Greylist {
     }
 
     fn rcpt(&mut self, ctx: &Context, rcpt: &Address) -> Verdict {
-        if ctx.stage == Stage::Vrfy || ctx.session.sasl.is_some() {
+        if ctx.stage() == Stage::Vrfy || ctx.sasl().is_some() {
             return Verdict::Dunno;
         }
         let key = triplet_key(
-            &ctx.session.client_address,
-            ctx.sender().unwrap_or(""),
+            &ctx.client_address(),
+            ctx.sender().as_deref().unwrap_or(""),
             &rcpt.address,
         );
         let now = mta_sdk::clock::now_seconds();

@@ -139,7 +139,7 @@ impl Plugin for HeaderChecks {
         let same_message = self
             .message
             .as_ref()
-            .is_some_and(|m| m.queue_id == ctx.envelope.queue_id);
+            .is_some_and(|m| m.queue_id == ctx.queue_id());
         if !same_message {
             // No headers hook for this message: walk it without its Content-Type.
             self.message = Some(self.new_message(ctx, None));
@@ -209,7 +209,7 @@ impl Plugin for HeaderChecks {
 impl HeaderChecks {
     fn new_message(&self, ctx: &Context, content_type: Option<&ContentType>) -> Message {
         Message {
-            queue_id: ctx.envelope.queue_id.clone(),
+            queue_id: ctx.queue_id(),
             walker: Walker::new(
                 content_type,
                 self.mime_processing,

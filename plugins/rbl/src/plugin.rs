@@ -78,13 +78,13 @@ impl Host for SdkHost {
 }
 
 fn facts(ctx: &Context, rcpt: Option<&Address>) -> Facts {
-    let s = &ctx.session;
+    let s = ctx.session();
     Facts {
         client_address: s.client_address.clone(),
         client_name: s.client_name.clone(),
         reverse_client_name: s.reverse_client_name.clone(),
         helo_name: s.helo_name.clone(),
-        sender: ctx.envelope.sender.as_ref().map(|a| a.address.clone()),
+        sender: ctx.sender(),
         recipient: rcpt.map(|a| a.address.clone()),
         sasl_authenticated: s.sasl.is_some(),
     }
@@ -148,7 +148,7 @@ impl Plugin for RblPlugin {
 
     fn rcpt(&mut self, ctx: &Context, rcpt: &Address) -> Verdict {
         // VRFY reuses the rcpt hook; DNS lists judge real recipients only.
-        if ctx.stage == mta_sdk::Stage::Vrfy {
+        if ctx.stage() == mta_sdk::Stage::Vrfy {
             return Verdict::Dunno;
         }
         self.run(Stage::Rcpt, ctx, Some(rcpt))

@@ -80,8 +80,8 @@ pub struct Facts {
     pub sender: Option<String>,
     /// The recipient of this RCPT/VRFY call.
     pub recipient: Option<String>,
-    /// Recipients accepted so far.
-    pub recipients: Vec<String>,
+    /// How many recipients were accepted so far.
+    pub recipient_count: usize,
     /// The ETRN destination.
     pub etrn_domain: Option<String>,
     /// The queue id, once the message has one.
@@ -107,7 +107,7 @@ impl Facts {
             improper_pipelining: false,
             sender: None,
             recipient: None,
-            recipients: Vec::new(),
+            recipient_count: 0,
             etrn_domain: None,
             queue_id: None,
         }

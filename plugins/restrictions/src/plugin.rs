@@ -119,7 +119,7 @@ fn name_status(status: mta_sdk::NameStatus) -> NameStatus {
 
 /// Copy what the checks read out of the WIT context.
 fn facts(ctx: &Context, stage: Stage) -> Facts {
-    let s = &ctx.session;
+    let s = ctx.session();
     Facts {
         stage,
         client_address: s.client_address.clone(),
@@ -133,16 +133,11 @@ fn facts(ctx: &Context, stage: Stage) -> Facts {
         tls: s.tls.is_some(),
         tls_peer_verified: s.tls.as_ref().is_some_and(|t| t.peer_verified),
         improper_pipelining: s.improper_pipelining,
-        sender: ctx.envelope.sender.as_ref().map(|a| a.address.clone()),
+        sender: ctx.sender(),
         recipient: None,
-        recipients: ctx
-            .envelope
-            .recipients
-            .iter()
-            .map(|a| a.address.clone())
-            .collect(),
+        recipient_count: ctx.recipient_count() as usize,
         etrn_domain: None,
-        queue_id: ctx.envelope.queue_id.clone(),
+        queue_id: ctx.queue_id(),
     }
 }
 
@@ -227,7 +222,7 @@ impl Plugin for Restrictions {
     }
 
     fn rcpt(&mut self, ctx: &Context, rcpt: &Address) -> Verdict {
-        let stage = if ctx.stage == mta_sdk::Stage::Vrfy {
+        let stage = if ctx.stage() == mta_sdk::Stage::Vrfy {
             Stage::Vrfy
         } else {
             Stage::Rcpt

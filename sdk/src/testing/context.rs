@@ -10,15 +10,15 @@ use crate::{
 /// A context under construction. It dereferences to [`Context`], so
 /// `&ctx(..)...` can be passed to a hook as it is.
 #[derive(Clone, Debug)]
-pub struct ContextBuilder(Context);
+pub struct ContextBuilder(Context<'static>);
 
 /// A context at `stage` for a client 192.0.2.1 without a name, on the `smtp`
 /// listener at 127.0.0.1:25, speaking ESMTP, before HELO, with an empty
 /// envelope.
 pub fn ctx(stage: Stage) -> ContextBuilder {
-    ContextBuilder(Context {
+    ContextBuilder(Context::given(
         stage,
-        session: Session {
+        Session {
             id: "test-1".to_string(),
             client_address: "192.0.2.1".to_string(),
             client_port: 50_000,
@@ -36,37 +36,53 @@ pub fn ctx(stage: Stage) -> ContextBuilder {
             improper_pipelining: false,
             attributes: Vec::new(),
         },
-        envelope: Envelope {
+        Envelope {
             sender: None,
             recipients: Vec::new(),
             queue_id: None,
             size: None,
         },
-    })
+    ))
 }
 
 impl Deref for ContextBuilder {
-    type Target = Context;
-    fn deref(&self) -> &Context {
+    type Target = Context<'static>;
+    fn deref(&self) -> &Context<'static> {
         &self.0
     }
 }
 
-impl From<ContextBuilder> for Context {
-    fn from(b: ContextBuilder) -> Context {
+impl From<ContextBuilder> for Context<'static> {
+    fn from(b: ContextBuilder) -> Context<'static> {
         b.0
     }
 }
 
 impl ContextBuilder {
     /// The finished context.
-    pub fn build(self) -> Context {
+    pub fn build(self) -> Context<'static> {
         self.0
+    }
+
+    fn session(&mut self) -> &mut Session {
+        match self.0.given_mut() {
+            Some((_, s, _)) => s,
+            None => unreachable!("a builder's context holds its facts"),
+        }
+    }
+
+    fn envelope(&mut self) -> &mut Envelope {
+        match self.0.given_mut() {
+            Some((_, _, e)) => e,
+            None => unreachable!("a builder's context holds its facts"),
+        }
     }
 
     /// Change the stage (e.g. to reuse one session across stages).
     pub fn stage(mut self, stage: Stage) -> Self {
-        self.0.stage = stage;
+        if let Some((st, _, _)) = self.0.given_mut() {
+            *st = stage;
+        }
         self
     }
 
@@ -78,7 +94,7 @@ impl ContextBuilder {
         } else {
             NameStatus::Ok
         };
-        let s = &mut self.0.session;
+        let s = self.session();
         s.client_address = address.to_string();
         s.client_name = name.to_string();
         s.client_name_status = status;
@@ -90,7 +106,7 @@ impl ContextBuilder {
     /// A PTR name that does not map back: client name `unknown`, the
     /// reverse name kept.
     pub fn unverified_name(mut self, reverse_name: &str) -> Self {
-        let s = &mut self.0.session;
+        let s = self.session();
         s.client_name = "unknown".to_string();
         s.client_name_status = NameStatus::NotFound;
         s.reverse_client_name = reverse_name.to_string();
@@ -100,13 +116,13 @@ impl ContextBuilder {
 
     /// The client's port.
     pub fn client_port(mut self, port: u16) -> Self {
-        self.0.session.client_port = port;
+        self.session().client_port = port;
         self
     }
 
     /// The listener (master.cf service) and local address.
     pub fn listener(mut self, service: &str, address: &str, port: u16) -> Self {
-        let s = &mut self.0.session;
+        let s = self.session();
         s.listener = service.to_string();
         s.server_address = address.to_string();
         s.server_port = port;
@@ -115,19 +131,19 @@ impl ContextBuilder {
 
     /// The HELO/EHLO name.
     pub fn helo(mut self, name: &str) -> Self {
-        self.0.session.helo_name = Some(name.to_string());
+        self.session().helo_name = Some(name.to_string());
         self
     }
 
     /// `SMTP` (after HELO) or `ESMTP` (after EHLO).
     pub fn protocol(mut self, protocol: &str) -> Self {
-        self.0.session.protocol = protocol.to_string();
+        self.session().protocol = protocol.to_string();
         self
     }
 
     /// A TLS session.
     pub fn tls(mut self, protocol: &str, cipher: &str) -> Self {
-        self.0.session.tls = Some(TlsInfo {
+        self.session().tls = Some(TlsInfo {
             protocol: protocol.to_string(),
             cipher: cipher.to_string(),
             peer_subject: None,
@@ -138,7 +154,7 @@ impl ContextBuilder {
 
     /// A SASL-authenticated session.
     pub fn sasl(mut self, method: &str, username: &str) -> Self {
-        self.0.session.sasl = Some(SaslInfo {
+        self.session().sasl = Some(SaslInfo {
             method: method.to_string(),
             username: username.to_string(),
         });
@@ -147,14 +163,13 @@ impl ContextBuilder {
 
     /// The client pipelined where it may not.
     pub fn improper_pipelining(mut self) -> Self {
-        self.0.session.improper_pipelining = true;
+        self.session().improper_pipelining = true;
         self
     }
 
     /// A policy-delegation attribute.
     pub fn attribute(mut self, name: &str, value: &str) -> Self {
-        self.0
-            .session
+        self.session()
             .attributes
             .push((name.to_string(), value.to_string()));
         self
@@ -162,13 +177,13 @@ impl ContextBuilder {
 
     /// The envelope sender (`""` for `<>`).
     pub fn sender(mut self, address: &str) -> Self {
-        self.0.envelope.sender = Some(Address::new(address));
+        self.envelope().sender = Some(Address::new(address));
         self
     }
 
     /// An ESMTP parameter on the sender (call after [`Self::sender`]).
     pub fn sender_param(mut self, name: &str, value: Option<&str>) -> Self {
-        if let Some(sender) = self.0.envelope.sender.as_mut() {
+        if let Some(sender) = self.envelope().sender.as_mut() {
             sender.params.push(EsmtpParam::new(name, value));
         }
         self
@@ -176,19 +191,19 @@ impl ContextBuilder {
 
     /// An accepted recipient.
     pub fn rcpt(mut self, address: &str) -> Self {
-        self.0.envelope.recipients.push(Address::new(address));
+        self.envelope().recipients.push(Address::new(address));
         self
     }
 
     /// The queue id.
     pub fn queue_id(mut self, id: &str) -> Self {
-        self.0.envelope.queue_id = Some(id.to_string());
+        self.envelope().queue_id = Some(id.to_string());
         self
     }
 
     /// The message size.
     pub fn size(mut self, bytes: u64) -> Self {
-        self.0.envelope.size = Some(bytes);
+        self.envelope().size = Some(bytes);
         self
     }
 }

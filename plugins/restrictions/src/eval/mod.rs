@@ -484,7 +484,7 @@ impl<H: Host> Eval<'_, H> {
             Restriction::RejectMultiRecipientBounce => {
                 // At RCPT the recipient being checked comes on top of those
                 // already accepted; at DATA and later all are in the envelope.
-                let count = f.recipients.len() + usize::from(f.recipient.is_some());
+                let count = f.recipient_count + usize::from(f.recipient.is_some());
                 if f.sender.as_deref() == Some("") && count > 1 {
                     self.refuse(
                         Reply::new(
