@@ -156,6 +156,27 @@ fn main() -> anyhow::Result<()> {
         );
         plugin.give_back(i);
 
+        // The floor: a hook whose only argument is the handle and whose
+        // answer is `dunno` (looper's connect hook).
+        let connect = Arc::new(Context {
+            stage: Stage::Connect,
+            ..(*ctx).clone()
+        });
+        let mut i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+        let n = 200_000;
+        let t = Instant::now();
+        for _ in 0..n {
+            i.call(limit, Hook::Check(&connect))
+                .await
+                .map_err(|f| anyhow::anyhow!("{f}"))?;
+        }
+        report(
+            "hook call, handle only, answer dunno (connect)",
+            n,
+            t.elapsed(),
+        );
+        plugin.give_back(i);
+
         let mut i = legacy.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
         for _ in 0..1000 {
             i.call(limit, Hook::Rcpt(&ctx, &rcpt))

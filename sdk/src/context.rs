@@ -8,7 +8,7 @@
 //! cheap way to read one or two facts. In native tests the context is built
 //! by [`crate::testing::ctx`] and holds the facts itself.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 
 use crate::bindings::mta::filter::facts;
@@ -16,7 +16,8 @@ use crate::{Address, Envelope, SaslInfo, Session, Stage, TlsInfo};
 
 /// The context of one hook call. It lives only as long as the call.
 pub struct Context<'a> {
-    stage: Stage,
+    /// Read from the host on first use (many hooks never ask).
+    stage: Cell<Option<Stage>>,
     source: Source<'a>,
 }
 
@@ -39,7 +40,7 @@ impl<'a> Context<'a> {
     /// The context of a hook call, read through the host's handle.
     pub(crate) fn from_host(handle: &'a facts::Context) -> Context<'a> {
         Context {
-            stage: handle.stage(),
+            stage: Cell::new(None),
             source: Source::Host {
                 handle,
                 session: OnceCell::new(),
@@ -53,7 +54,7 @@ impl Context<'static> {
     /// A context holding its facts (what [`crate::testing::ctx`] builds).
     pub fn given(stage: Stage, session: Session, envelope: Envelope) -> Context<'static> {
         Context {
-            stage,
+            stage: Cell::new(Some(stage)),
             source: Source::Given { session, envelope },
         }
     }
@@ -62,7 +63,10 @@ impl Context<'static> {
     #[cfg(not(target_arch = "wasm32"))]
     pub(crate) fn given_mut(&mut self) -> Option<(&mut Stage, &mut Session, &mut Envelope)> {
         match &mut self.source {
-            Source::Given { session, envelope } => Some((&mut self.stage, session, envelope)),
+            Source::Given { session, envelope } => {
+                let stage = self.stage.get_mut().get_or_insert(Stage::Connect);
+                Some((stage, session, envelope))
+            }
             Source::Host { .. } => None,
         }
     }
@@ -71,7 +75,16 @@ impl Context<'static> {
 impl Context<'_> {
     /// The stage being run ([`Stage::Vrfy`] for VRFY through the rcpt hook).
     pub fn stage(&self) -> Stage {
-        self.stage
+        if let Some(stage) = self.stage.get() {
+            return stage;
+        }
+        let stage = match &self.source {
+            Source::Host { handle, .. } => handle.stage(),
+            // A given context always holds its stage.
+            Source::Given { .. } => Stage::Connect,
+        };
+        self.stage.set(Some(stage));
+        stage
     }
 
     /// Every connection fact (read from the host once per call).
@@ -210,7 +223,7 @@ impl Context<'_> {
 impl fmt::Debug for Context<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Context");
-        d.field("stage", &self.stage);
+        d.field("stage", &self.stage.get());
         match &self.source {
             Source::Given { session, envelope } => {
                 d.field("session", session).field("envelope", envelope);
@@ -228,6 +241,10 @@ impl fmt::Debug for Context<'_> {
 
 impl Clone for Context<'static> {
     fn clone(&self) -> Self {
-        Context::given(self.stage, self.session().clone(), self.envelope().clone())
+        Context::given(
+            self.stage(),
+            self.session().clone(),
+            self.envelope().clone(),
+        )
     }
 }
