@@ -92,7 +92,7 @@ fn main() -> anyhow::Result<()> {
                 .iter()
                 .find(|p| p.name == name)
                 .cloned()
-                .ok_or_else(|| anyhow::anyhow!("{name} did not load"))
+                .ok_or_else(|| anyhow::anyhow!("{name} did not load: {:?}", runner.refused()))
         };
         let plugin = find("looper")?;
         let legacy = find("legacy-v01")?;
