@@ -8,7 +8,7 @@ use common::{line, mail, plugin, rcpt, NO_RELAY_CHECK};
 use mta_sdk::dns::{DnsError, MxRecord, RecordType, ResourceRecord};
 use mta_sdk::resolve::AddressClass;
 use mta_sdk::testing::{ctx, TestHost};
-use mta_sdk::{NameStatus, Plugin, Stage};
+use mta_sdk::{Plugin, Stage};
 
 fn only_recipient_list(list: &str) -> Vec<(&'static str, String)> {
     vec![
@@ -150,9 +150,10 @@ fn client_name_checks_use_the_session_facts() {
         ),
         "DUNNO"
     );
-    let mut temp = ctx(Stage::Rcpt).client("127.0.0.2", "unknown").build();
-    temp.session.reverse_client_name_status = NameStatus::TemporaryFailure;
-    temp.session.client_name_status = NameStatus::TemporaryFailure;
+    let temp = ctx(Stage::Rcpt)
+        .client("127.0.0.2", "unknown")
+        .name_lookup_failed()
+        .build();
     assert_eq!(
         line(&p.rcpt(&temp, &mta_sdk::testing::addr("x@example.com"))),
         "DEFER_IF_PERMIT 450 4.7.1 Client host rejected: cannot find your reverse hostname, [127.0.0.2]"

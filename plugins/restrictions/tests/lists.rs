@@ -471,10 +471,7 @@ fn tls_sasl_and_bounce_restrictions() {
         "554 5.7.1 <x@remote.test>: Relay access denied",
         "an unverified certificate does not relay"
     );
-    let mut verified = tls.clone().build();
-    if let Some(t) = verified.session.tls.as_mut() {
-        t.peer_verified = true;
-    }
+    let verified = tls.clone().peer_certificate("CN=client.test", true).build();
     assert_eq!(
         common::line(&p.rcpt(&verified, &mta_sdk::testing::addr("x@remote.test"))),
         "DUNNO"

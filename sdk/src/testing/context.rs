@@ -114,6 +114,17 @@ impl ContextBuilder {
         self
     }
 
+    /// The client's name lookups timed out: names `unknown`, status
+    /// temporary failure (Postfix's "cannot find your reverse hostname" defer).
+    pub fn name_lookup_failed(mut self) -> Self {
+        let s = self.session();
+        s.client_name = "unknown".to_string();
+        s.client_name_status = NameStatus::TemporaryFailure;
+        s.reverse_client_name = "unknown".to_string();
+        s.reverse_client_name_status = NameStatus::TemporaryFailure;
+        self
+    }
+
     /// The client's port.
     pub fn client_port(mut self, port: u16) -> Self {
         self.session().client_port = port;
@@ -149,6 +160,16 @@ impl ContextBuilder {
             peer_subject: None,
             peer_verified: false,
         });
+        self
+    }
+
+    /// The TLS client certificate (after [`Self::tls`]) with its subject,
+    /// verified against a trusted authority or not.
+    pub fn peer_certificate(mut self, subject: &str, verified: bool) -> Self {
+        if let Some(t) = self.session().tls.as_mut() {
+            t.peer_subject = Some(subject.to_string());
+            t.peer_verified = verified;
+        }
         self
     }
 
