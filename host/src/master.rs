@@ -244,6 +244,10 @@ async fn reload_all(
             tracing::warn!("new listener {} needs a restart to be bound", l.service);
         }
     }
+    // The queue manager re-reads its parameters too (concurrency, backoff,
+    // relayhost, transport_maps, ...), as `postfix reload` restarts qmgr.
+    qmgr.reload(&config, svc.resolver.clone())
+        .context("queue manager")?;
     let n = built.len();
     for (slot, shared) in built {
         match slot.write() {
