@@ -11,6 +11,17 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
+/// One message the counting next hop received.
+#[derive(Debug, Clone, Default)]
+pub struct Received {
+    /// The MAIL FROM argument (`<a@b>`).
+    pub from: String,
+    /// The RCPT TO arguments.
+    pub rcpts: Vec<String>,
+    /// The message text as sent (CRLF line ends).
+    pub text: String,
+}
+
 /// What the counting next hop saw.
 #[derive(Debug, Default)]
 pub struct Counts {
@@ -18,8 +29,8 @@ pub struct Counts {
     open: AtomicUsize,
     /// The most sessions ever open at the same time.
     peak: AtomicUsize,
-    /// Every message received: (MAIL FROM argument, message text).
-    pub messages: Mutex<Vec<(String, String)>>,
+    /// Every message received.
+    pub messages: Mutex<Vec<Received>>,
 }
 
 impl Counts {
@@ -64,6 +75,7 @@ async fn session(sock: tokio::net::TcpStream, c: &Counts, delay: Duration) {
         return;
     }
     let mut from = String::new();
+    let mut rcpts = Vec::new();
     loop {
         let mut line = String::new();
         match s.read_line(&mut line).await {
@@ -75,7 +87,11 @@ async fn session(sock: tokio::net::TcpStream, c: &Counts, delay: Duration) {
             b"250-counter\r\n250 PIPELINING\r\n"
         } else if upper.starts_with("MAIL FROM:") {
             from = line[10..].trim().to_string();
+            rcpts.clear();
             b"250 2.1.0 Ok\r\n"
+        } else if upper.starts_with("RCPT TO:") {
+            rcpts.push(line[8..].trim().to_string());
+            b"250 2.1.5 Ok\r\n"
         } else if upper.starts_with("DATA") {
             if s.get_mut().write_all(b"354 go ahead\r\n").await.is_err() {
                 return;
@@ -94,7 +110,11 @@ async fn session(sock: tokio::net::TcpStream, c: &Counts, delay: Duration) {
             }
             tokio::time::sleep(delay).await;
             if let Ok(mut m) = c.messages.lock() {
-                m.push((from.clone(), text));
+                m.push(Received {
+                    from: from.clone(),
+                    rcpts: rcpts.clone(),
+                    text,
+                });
             }
             b"250 2.0.0 Ok: queued\r\n"
         } else if upper.starts_with("QUIT") {
