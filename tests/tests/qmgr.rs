@@ -78,8 +78,9 @@ async fn deferred_mail_follows_a_destination_that_comes_back_within_its_concurre
         .lock()
         .unwrap()
         .iter()
-        .filter_map(|(_, m)| {
-            m.lines()
+        .filter_map(|m| {
+            m.text
+                .lines()
                 .find(|l| l.starts_with("Subject:"))
                 .map(String::from)
         })

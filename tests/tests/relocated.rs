@@ -23,9 +23,18 @@ fn relocated_table(dir: &std::path::Path) -> String {
 async fn a_relocated_recipient_is_refused_with_the_new_address() {
     let tables = temp_dir("relocated");
     let map = relocated_table(&tables);
+    std::fs::write(
+        tables.join("transport"),
+        "nomail.example error:5.7.1 no mail here\n",
+    )
+    .unwrap();
     let d = Daemon::start(
         "relocated",
-        &format!("mydestination = example.com, localhost\nlocal_recipient_maps =\nrelocated_maps = {map}\n"),
+        &format!(
+            "mydestination = example.com, localhost\nlocal_recipient_maps =\nrelocated_maps = {map}\n\
+             transport_maps = texthash:{}/transport\n",
+            tables.display()
+        ),
         &[],
     );
     let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.1").await;
@@ -43,6 +52,12 @@ async fn a_relocated_recipient_is_refused_with_the_new_address() {
     assert_eq!(
         c.cmd("RCPT TO:<anyone@olddomain.example>").await,
         "550 5.1.6 <anyone@olddomain.example>: Recipient address rejected: User has moved to newdomain.example\r\n"
+    );
+    // Any address the resolver sends to the error transport is refused the
+    // same way (Postfix 3.7 answers exactly this for an error: transport).
+    assert_eq!(
+        c.cmd("RCPT TO:<x@nomail.example>").await,
+        "550 5.7.1 <x@nomail.example>: Recipient address rejected: no mail here\r\n"
     );
     // Someone who did not move is accepted.
     assert!(c

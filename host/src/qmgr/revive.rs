@@ -50,6 +50,12 @@ impl Revive {
         std::mem::take(&mut *lock(&self.up))
     }
 
+    /// Put destinations back for the next scan (the active limit stopped
+    /// this one before all their mail was started).
+    pub fn restore(&self, up: HashSet<String>) {
+        lock(&self.up).extend(up);
+    }
+
     /// Whether any destination came back since the last `take_up`.
     pub fn pending(&self) -> bool {
         !lock(&self.up).is_empty()

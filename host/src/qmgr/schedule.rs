@@ -160,6 +160,9 @@ pub async fn run(cell: CtxCell, flush: Arc<AtomicBool>, rescan: Arc<AtomicBool>)
             }
             if started >= ctx.params.active_limit {
                 starved = true;
+                if !up.is_empty() {
+                    ctx.revive.restore(std::mem::take(&mut up));
+                }
                 break;
             }
             started += 1;
