@@ -7,7 +7,8 @@
 //! queue directly with the same `apply` used here (redb's file lock keeps
 //! the two from ever writing at once).
 
-use crate::queue::{NewMessage, NewRecipient, Queue, QueueName, QueueRecord};
+use crate::pickup::{Pickup, PickupCell, Submission};
+use crate::queue::{Queue, QueueName, QueueRecord};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -146,45 +147,16 @@ pub async fn apply(queue: &Queue, op: QueueOp, ids: &[String]) -> anyhow::Result
     Ok(n)
 }
 
-/// Queue a message submitted locally (sendmail). cleanup's shaping is
-/// applied by the caller; here it only gets an id and goes to disk.
-pub async fn submit(
-    queue: &Queue,
-    sender: String,
-    recipients: Vec<String>,
-    data: Vec<u8>,
-) -> anyhow::Result<String> {
-    anyhow::ensure!(!recipients.is_empty(), "no recipient addresses found");
-    let id = queue.new_id();
-    let msg = NewMessage {
-        queue_id: id.clone(),
-        sender: sender.clone(),
-        recipients: recipients
-            .iter()
-            .map(|r| NewRecipient {
-                address: r.clone(),
-                original: r.clone(),
-            })
-            .collect(),
-        data,
-        arrival: std::time::SystemTime::now(),
-        hold: false,
-        filter: None,
-        client: "local".into(),
-    };
-    queue.enqueue(msg).await?;
-    tracing::info!(
-        "{id}: from=<{sender}>, nrcpt={} (queued by sendmail)",
-        recipients.len()
-    );
-    Ok(id)
-}
-
 /// Serve the control socket until the daemon exits.
+///
+/// A `submit` goes through `pickup` (cleanup's shaping, content checks),
+/// attributed to the uid the kernel reports for the peer of the socket
+/// (SO_PEERCRED), never to a uid the client claims.
 pub fn serve(
     socket: &Path,
     queue: Queue,
     qmgr: std::sync::Arc<crate::qmgr::Qmgr>,
+    pickup: PickupCell,
     events: mpsc::Sender<ControlEvent>,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     use anyhow::Context;
@@ -200,13 +172,15 @@ pub fn serve(
     Ok(tokio::spawn(async move {
         while let Ok((conn, _)) = listener.accept().await {
             let (queue, qmgr, events) = (queue.clone(), qmgr.clone(), events.clone());
+            let pickup = pickup.read().unwrap_or_else(|p| p.into_inner()).clone();
             tokio::spawn(async move {
+                let uid = conn.peer_cred().map(|c| c.uid()).unwrap_or(u32::MAX);
                 let (r, mut w) = conn.into_split();
                 let mut line = Vec::new();
                 let mut r = BufReader::new(r).take(MAX_REQUEST);
                 let resp = match r.read_until(b'\n', &mut line).await {
                     Ok(_) => match serde_json::from_slice::<Request>(&line) {
-                        Ok(req) => handle(req, &queue, &qmgr, &events).await,
+                        Ok(req) => handle(req, &queue, &qmgr, &pickup, uid, &events).await,
                         Err(e) => Response::err(format!("bad request: {e}")),
                     },
                     Err(e) => Response::err(e),
@@ -223,6 +197,8 @@ async fn handle(
     req: Request,
     queue: &Queue,
     qmgr: &crate::qmgr::Qmgr,
+    pickup: &Pickup,
+    uid: u32,
     events: &mpsc::Sender<ControlEvent>,
 ) -> Response {
     match req {
@@ -268,7 +244,18 @@ async fn handle(
             sender,
             recipients,
             data,
-        } => match submit(queue, sender, recipients, data).await {
+        } => match pickup
+            .submit(
+                queue,
+                Submission {
+                    sender,
+                    recipients,
+                    data,
+                    uid,
+                },
+            )
+            .await
+        {
             Ok(id) => {
                 qmgr.kick();
                 Response {

@@ -13,6 +13,7 @@ pub mod control;
 pub mod delivery;
 pub mod dns;
 pub mod master;
+pub mod pickup;
 pub mod qmgr;
 pub mod queue;
 pub mod rewrite;

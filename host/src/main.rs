@@ -24,6 +24,10 @@ enum Command {
     Postconf(cli::postconf::Args),
     /// Build or query a lookup table (postmap).
     Postmap(cli::postmap::Args),
+    /// Build or query an alias database from an aliases(5) file (postalias).
+    Postalias(cli::postalias::Args),
+    /// Build the alias databases named in alias_database (newaliases).
+    Newaliases(cli::postalias::NewaliasesArgs),
     /// Manage plugins: list, test.
     #[command(subcommand)]
     Plugin(cli::plugin::Command),
@@ -47,6 +51,8 @@ fn main() -> std::process::ExitCode {
         Command::Check(a) => cli::check::main(a),
         Command::Postconf(a) => cli::postconf::main(a),
         Command::Postmap(a) => cli::postmap::main(a),
+        Command::Postalias(a) => cli::postalias::main(a),
+        Command::Newaliases(a) => cli::postalias::newaliases(a),
         Command::Plugin(c) => cli::plugin::main(c),
         Command::Queue(c) => cli::queue::main(c),
         Command::Flush(a) => cli::control::main("flush", a),

@@ -8,6 +8,7 @@
 use crate::config::{Config, Listener};
 use crate::control::{self, ControlEvent};
 use crate::dns::Dns;
+use crate::pickup::{Pickup, PickupCell};
 use crate::qmgr::Qmgr;
 use crate::queue::Queue;
 use crate::rewrite::Resolver;
@@ -98,6 +99,14 @@ async fn build_shared(
     .with_maps(maps))
 }
 
+/// Local submission's pickup, over main.cf (no listener's overrides).
+async fn build_pickup(config: &Config, svc: &Services) -> anyhow::Result<Pickup> {
+    let runner = StageRunner::load(&svc.sandbox, config, &svc.tables, &svc.resolver, &svc.dns)
+        .await
+        .context("loading plugins for pickup (mta sendmail)")?;
+    Pickup::new(config, &runner, &svc.tables).context("pickup")
+}
+
 fn services(config: &Config) -> anyhow::Result<Services> {
     Ok(Services {
         sandbox: Sandbox::new(config).context("plugin sandbox")?,
@@ -138,10 +147,17 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
     let qmgr = Arc::new(
         Qmgr::start(&config, queue.clone(), svc.resolver.clone()).context("queue manager")?,
     );
+    let pickup: PickupCell = Arc::new(RwLock::new(Arc::new(build_pickup(&config, &svc).await?)));
     let (events_tx, mut events) = mpsc::channel::<ControlEvent>(8);
     let control_path = crate::cli::control::socket(&config);
-    let _control = control::serve(&control_path, queue.clone(), qmgr.clone(), events_tx)
-        .with_context(|| format!("control socket {}", control_path.display()))?;
+    let _control = control::serve(
+        &control_path,
+        queue.clone(),
+        qmgr.clone(),
+        pickup.clone(),
+        events_tx,
+    )
+    .with_context(|| format!("control socket {}", control_path.display()))?;
 
     let gate = Gate::new(DaemonLimits::from_config(&config));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -193,7 +209,7 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
         if !reload {
             break;
         }
-        match reload_all(&source, &running, &queue, &qmgr).await {
+        match reload_all(&source, &running, &queue, &qmgr, &pickup).await {
             Ok(n) => {
                 tracing::info!("reload -- configuration and plugins re-read ({n} listeners)");
                 announce("mta: reloaded");
@@ -222,6 +238,7 @@ async fn reload_all(
     running: &[(String, Arc<RwLock<Arc<Shared>>>)],
     queue: &Queue,
     qmgr: &Arc<Qmgr>,
+    pickup: &PickupCell,
 ) -> anyhow::Result<usize> {
     let config = source.load()?;
     let svc = services(&config)?;
@@ -243,6 +260,15 @@ async fn reload_all(
         if !running.iter().any(|(s, _)| s == &l.service) {
             tracing::warn!("new listener {} needs a restart to be bound", l.service);
         }
+    }
+    let new_pickup = Arc::new(build_pickup(&config, &svc).await?);
+    // The queue manager re-reads its parameters too (concurrency, backoff,
+    // relayhost, transport_maps, ...), as `postfix reload` restarts qmgr.
+    qmgr.reload(&config, svc.resolver.clone())
+        .context("queue manager")?;
+    match pickup.write() {
+        Ok(mut g) => *g = new_pickup,
+        Err(p) => *p.into_inner() = new_pickup,
     }
     let n = built.len();
     for (slot, shared) in built {

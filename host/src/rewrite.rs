@@ -68,6 +68,7 @@ pub struct Resolver {
     local_transport: String,
     virtual_transport: String,
     transport_maps: Vec<String>,
+    relocated_maps: Vec<String>,
     recipient_delimiter: String,
     tables: Arc<Tables>,
 }
@@ -115,6 +116,7 @@ impl Resolver {
             local_transport: config.get("local_transport"),
             virtual_transport: config.get("virtual_transport"),
             transport_maps: config.get_list("transport_maps"),
+            relocated_maps: config.get_list("relocated_maps"),
             recipient_delimiter: config.get("recipient_delimiter"),
             tables,
         }
@@ -150,6 +152,10 @@ impl Resolver {
                 }
             }
         }
+        if let Some(moved) = self.relocated(&local, &domain, class)? {
+            transport = "error".into();
+            nexthop = format!("5.1.6 User has moved to {moved}");
+        }
         Ok(Resolution {
             class,
             address: canonical,
@@ -157,6 +163,47 @@ impl Resolver {
             nexthop,
             routed,
         })
+    }
+
+    /// relocated(5), as trivial-rewrite applies it: the new contact for
+    /// `user@domain` (also without its `recipient_delimiter` extension),
+    /// for a local domain the bare `user`, then `@domain`; case-folded.
+    /// A hit makes the address resolve to the error transport, so smtpd
+    /// refuses it at RCPT (`550 5.1.6 ... User has moved to ...`) and the
+    /// queue manager bounces mail that reached it another way (sendmail,
+    /// alias expansion) with the same reason.
+    fn relocated(
+        &self,
+        local: &str,
+        domain: &str,
+        class: AddressClass,
+    ) -> Result<Option<String>, String> {
+        if self.relocated_maps.is_empty() {
+            return Ok(None);
+        }
+        let local = local.to_lowercase();
+        let base = local
+            .find(|c: char| self.recipient_delimiter.contains(c))
+            .filter(|&p| p > 0 && !self.recipient_delimiter.is_empty())
+            .map(|p| local[..p].to_string());
+        let mut keys = vec![format!("{local}@{domain}")];
+        if let Some(b) = &base {
+            keys.push(format!("{b}@{domain}"));
+        }
+        if class == AddressClass::Local {
+            keys.push(local.clone());
+            keys.extend(base);
+        }
+        keys.push(format!("@{domain}"));
+        for spec in &self.relocated_maps {
+            let t = self.tables.open(spec).map_err(|e| e.to_string())?;
+            for k in &keys {
+                if let Some(v) = t.get(k).map_err(|e| e.to_string())? {
+                    return Ok(Some(v.trim().to_string()));
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// (local part in internal form, lower-case domain, routed): routing

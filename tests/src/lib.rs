@@ -7,6 +7,7 @@ pub mod content_util;
 pub mod dnsd;
 pub mod e2e_rbl_util;
 pub mod e2e_smtpd_util;
+pub mod queue4_util;
 pub mod queue_util;
 pub mod restrictions_util;
 

@@ -98,7 +98,16 @@ async fn control_socket_submit_flush_and_stop() {
     }
     let qmgr = Arc::new(Qmgr::start(&cfg, q.clone(), Resolver::new(&cfg)).unwrap());
     let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-    let _server = mta::control::serve(&spool.join("control"), q.clone(), qmgr.clone(), tx).unwrap();
+    // No content checks configured: pickup runs cleanup without plugins.
+    let pickup = mta::pickup::Pickup::new(
+        &cfg,
+        &mta::stages::StageRunner::empty(),
+        &mta::tables::Tables::new(&cfg),
+    )
+    .unwrap();
+    let pickup = Arc::new(std::sync::RwLock::new(Arc::new(pickup)));
+    let _server =
+        mta::control::serve(&spool.join("control"), q.clone(), qmgr.clone(), pickup, tx).unwrap();
 
     // Submitted through the daemon (the queue file is locked by it, so this
     // can only succeed over the socket); the next hop is down: deferred.

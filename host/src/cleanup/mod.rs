@@ -62,6 +62,8 @@ pub struct Request {
     pub log_suffix: String,
     /// `header_size_limit`: the most bytes kept of one logical header.
     pub header_size_limit: usize,
+    /// Submitted locally (`mta sendmail`) by this uid; None for smtpd mail.
+    pub submitted_by: Option<u32>,
 }
 
 /// How the message left cleanup.
@@ -106,6 +108,23 @@ pub async fn cleanup(
         return Outcome::Refused(r);
     }
 
+    // The envelope sender after canonical mapping and masquerading: the
+    // queued sender, and the From: added to a message that has none (as
+    // Postfix's cleanup uses its rewritten sender there).
+    let raw_sender = ctx
+        .envelope
+        .sender
+        .as_ref()
+        .map(|s| s.address.clone())
+        .unwrap_or_default();
+    let sender = match maps.sender(&raw_sender) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("{queue_id}: sender: {e}");
+            return Outcome::Refused(Reply::new(451, "4.3.0", "Error: address rewriting failed"));
+        }
+    };
+
     if req.rewrite_headers {
         let origin = if maps.myorigin.is_empty() {
             req.myhostname.clone()
@@ -132,22 +151,19 @@ pub async fn cleanup(
             )));
         }
         if !msg.has("From") {
-            let sender = ctx
-                .envelope
-                .sender
-                .as_ref()
-                .map(|s| s.address.clone())
-                .unwrap_or_default();
             let from = if sender.is_empty() {
                 format!("MAILER-DAEMON@{}", req.myhostname)
             } else {
-                sender
+                sender.clone()
             };
             msg.headers
                 .push(HeaderLine::from_text(&format!("From: {from}")));
         }
     }
-    let received = stamp::received(&ctx, &req.myhostname, &req.mail_name, &queue_id, now);
+    let received = match req.submitted_by {
+        Some(uid) => stamp::received_local(uid, &req.myhostname, &req.mail_name, &queue_id, now),
+        None => stamp::received(&ctx, &req.myhostname, &req.mail_name, &queue_id, now),
+    };
     msg.headers.insert(0, HeaderLine::from_text(&received));
 
     if let Some(text) = &actions.discard {
@@ -201,16 +217,6 @@ pub async fn cleanup(
     let data = msg.to_bytes();
     let size = data.len();
     let nrcpt = recipients.len();
-    let sender = ctx
-        .envelope
-        .sender
-        .as_ref()
-        .map(|s| s.address.clone())
-        .unwrap_or_default();
-    let sender = match maps.sender(&sender) {
-        Ok(s) => s,
-        Err(e) => return rewrite("sender", e),
-    };
     let new = NewMessage {
         queue_id: queue_id.clone(),
         sender: sender.clone(),
@@ -285,6 +291,7 @@ mod tests {
             client: "unknown[192.0.2.1]".into(),
             log_suffix: "from=<a@x.example> to=<b@y.example> proto=ESMTP helo=<h.example>".into(),
             header_size_limit: 102_400,
+            submitted_by: None,
         }
     }
 

@@ -114,6 +114,24 @@ pub fn received(
     out
 }
 
+/// Postfix's Received header for local submission (pickup):
+/// ```text
+/// Received: by MYHOSTNAME (MAIL_NAME, from userid UID)
+///         id QUEUEID; DATE
+/// ```
+pub fn received_local(
+    uid: u32,
+    myhostname: &str,
+    mail_name: &str,
+    queue_id: &str,
+    now: SystemTime,
+) -> String {
+    format!(
+        "Received: by {myhostname} ({mail_name}, from userid {uid})\r\n\tid {queue_id}; {}",
+        rfc5322_date(now)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@ pub mod check;
 pub mod content_lint;
 pub mod control;
 pub mod plugin;
+pub mod postalias;
 pub mod postconf;
 pub mod postmap;
 pub mod queue;

@@ -1,13 +1,14 @@
 //! `mta sendmail`: sendmail(1)-compatible local submission for cron and
 //! scripts. The message goes to the running daemon over the control socket,
-//! or straight into the queue when no daemon runs (redb's lock makes sure
-//! only one of the two writes). Missing From:, Date: and Message-Id: are
-//! added here, as Postfix's cleanup does for local mail.
+//! or, when no daemon runs, into the queue from this process (redb's lock
+//! makes sure only one of the two writes). Either way it passes through
+//! `pickup` and cleanup like smtpd mail: header/body checks, canonical and
+//! virtual alias rewriting, masquerading, and the missing Date:,
+//! Message-Id: and From: headers added there, not here.
 
 use super::control::{check, load_config, queue_dir, socket};
 use super::{ConfigDir, Outcome};
 use crate::control::{request, Request};
-use crate::delivery::bounce::rfc5322_date;
 use std::io::Read;
 
 #[derive(Debug, clap::Args)]
@@ -134,13 +135,10 @@ pub fn addresses(value: &str) -> Vec<String> {
         .collect()
 }
 
-/// Apply -t and add missing headers; returns (message, extra recipients).
-pub fn prepare(
-    msg: Vec<u8>,
-    extract: bool,
-    from_header: &str,
-    myhostname: &str,
-) -> (Vec<u8>, Vec<String>) {
+/// Apply -t (recipients from To:, Cc:, Bcc:; Bcc: removed) and, with -F,
+/// add `From: Full Name <sender>` when the message has no From:. Returns
+/// (message, extra recipients).
+pub fn prepare(msg: Vec<u8>, extract: bool, from_header: Option<&str>) -> (Vec<u8>, Vec<String>) {
     let (hdrs, body_at) = headers(&msg);
     let has = |n: &str| hdrs.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
     let mut rcpts = Vec::new();
@@ -152,27 +150,8 @@ pub fn prepare(
         }
     }
     let mut out = Vec::with_capacity(msg.len() + 200);
-    if !has("From") {
-        out.extend_from_slice(format!("From: {from_header}\r\n").as_bytes());
-    }
-    if !has("Date") {
-        out.extend_from_slice(
-            format!("Date: {}\r\n", rfc5322_date(std::time::SystemTime::now())).as_bytes(),
-        );
-    }
-    if !has("Message-Id") {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        out.extend_from_slice(
-            format!(
-                "Message-Id: <{}.{}.{}@{myhostname}>\r\n",
-                now.as_secs(),
-                now.subsec_nanos(),
-                std::process::id()
-            )
-            .as_bytes(),
-        );
+    if let Some(from) = from_header.filter(|_| !has("From")) {
+        out.extend_from_slice(format!("From: {from}\r\n").as_bytes());
     }
     // Copy the original header minus Bcc: (folded continuation lines included).
     let mut skipping = false;
@@ -195,31 +174,48 @@ pub fn prepare(
     (out, rcpts)
 }
 
+/// This process's uid: the owner of /proc/self (no unsafe getuid call).
+fn own_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self")
+        .map(|m| m.uid())
+        .unwrap_or(u32::MAX)
+}
+
+/// The login name of `uid` from /etc/passwd (as Postfix's sendmail uses
+/// getpwuid), else `$USER`/`$LOGNAME`, else `uid<N>`.
+fn login_name(uid: u32) -> String {
+    let from_passwd = std::fs::read_to_string("/etc/passwd").ok().and_then(|t| {
+        t.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2].parse() == Ok(uid)).then(|| f[0].to_string())
+        })
+    });
+    from_passwd
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .unwrap_or_else(|| format!("uid{uid}"))
+}
+
 pub fn main(args: Args) -> Outcome {
     let config = load_config(&args.dir)?;
     let myhostname =
         crate::delivery::smtp::param(&config, "myhostname", &crate::delivery::smtp::hostname());
-    let login = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "root".into());
+    let uid = own_uid();
+    let login = login_name(uid);
     let sender = args
         .from
         .clone()
         .unwrap_or_else(|| format!("{login}@{myhostname}"));
     let sender = sender.trim_matches(['<', '>']).to_string();
-    let from_header = match &args.full_name {
-        Some(n) => format!("{n} <{sender}>"),
-        None if sender.is_empty() => format!("MAILER-DAEMON@{myhostname}"),
-        None => sender.clone(),
-    };
+    let from_header = args.full_name.as_ref().map(|n| format!("{n} <{sender}>"));
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input)?;
     let ignore_dots = args.ignore_dots || args.options.iter().any(|o| o == "i");
     let (data, mut rcpts) = prepare(
         read_message(&input, ignore_dots),
         args.extract,
-        &from_header,
-        &myhostname,
+        from_header.as_deref(),
     );
     rcpts.extend(args.recipients.iter().flat_map(|r| addresses(r)));
     rcpts.dedup();
@@ -237,13 +233,25 @@ pub fn main(args: Args) -> Outcome {
         }
         None => {
             let Request::Submit { data, .. } = req else {
-                unreachable!("built above")
+                anyhow::bail!("internal error: not a submit request")
             };
             let q = crate::queue::Queue::open(&queue_dir(&config))?;
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()?;
-            rt.block_on(crate::control::submit(&q, sender, rcpts, data))?;
+            rt.block_on(async {
+                let pickup = crate::pickup::Pickup::load(&config).await?;
+                let sub = crate::pickup::Submission {
+                    sender,
+                    recipients: rcpts,
+                    data,
+                    uid,
+                };
+                pickup
+                    .submit(&q, sub)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))
+            })?;
         }
     }
     Ok(std::process::ExitCode::SUCCESS)
@@ -265,21 +273,19 @@ mod tests {
             b"To: A <a@x.org>, b@y.org (Bee)\nBcc: c@z.org,\n d@z.org\nSubject: s\n\nbody\n",
             true,
         );
-        let (out, rcpts) = prepare(msg, true, "me@h", "h");
+        let (out, rcpts) = prepare(msg, true, Some("Me <me@h>"));
         assert_eq!(rcpts, vec!["a@x.org", "b@y.org", "c@z.org", "d@z.org"]);
         let s = String::from_utf8(out).unwrap();
         assert!(!s.contains("Bcc") && !s.contains("d@z.org"));
-        assert!(s.starts_with("From: me@h\r\nDate: "));
-        assert!(s.contains("Message-Id: <") && s.ends_with("Subject: s\r\n\r\nbody\r\n"));
+        // Date: and Message-Id: are cleanup's to add, not sendmail's.
+        assert!(s.starts_with("From: Me <me@h>\r\nTo: "), "{s}");
+        assert!(!s.contains("Message-Id") && s.ends_with("Subject: s\r\n\r\nbody\r\n"));
     }
 
     #[test]
     fn headerless_input_gets_a_header() {
-        let (out, _) = prepare(read_message(b"just text\n", true), false, "me@h", "h");
+        let (out, _) = prepare(read_message(b"just text\n", true), false, None);
         let s = String::from_utf8(out).unwrap();
-        assert!(
-            s.contains("Message-Id: <") && s.ends_with("\r\n\r\njust text\r\n"),
-            "{s}"
-        );
+        assert_eq!(s, "\r\njust text\r\n");
     }
 }

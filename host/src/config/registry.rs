@@ -134,6 +134,8 @@ pub const IMPLEMENTED: &[&str] = &[
     "relay_recipient_maps",
     "local_recipient_maps",
     "alias_maps",
+    "alias_database",
+    "relocated_maps",
     "transport_maps",
     "relayhost",
     "relay_transport",

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 #[derive(Debug, Clone)]
 pub struct LocalAgent {
     queue: Queue,
-    aliases: Vec<PathBuf>,
+    aliases: Vec<aliases::Map>,
     home_mailbox: String,
     spool: PathBuf,
     myhostname: String,
@@ -39,12 +39,26 @@ pub enum Target {
 impl LocalAgent {
     pub fn new(config: &Config, queue: Queue) -> LocalAgent {
         let myhostname = param(config, "myhostname", &super::smtp::hostname());
+        // Relative table names are relative to the configuration directory.
+        let file = |p: &str| {
+            let p = PathBuf::from(p);
+            if p.is_relative() && !config.dir.as_os_str().is_empty() {
+                config.dir.join(p)
+            } else {
+                p
+            }
+        };
         let aliases = param(config, "alias_maps", "hash:/etc/aliases")
             .split(|c: char| c == ',' || c.is_whitespace())
             .filter_map(|m| {
-                let (kind, path) = m.split_once(':')?;
-                matches!(kind, "hash" | "texthash" | "btree" | "lmdb" | "cdb" | "dbm")
-                    .then(|| PathBuf::from(path))
+                let (kind, path) = m.trim_start_matches("proxy:").split_once(':')?;
+                match kind {
+                    "hash" | "btree" | "lmdb" | "cdb" | "dbm" => {
+                        Some(aliases::Map::Indexed(file(path)))
+                    }
+                    "texthash" => Some(aliases::Map::Text(file(path))),
+                    _ => None,
+                }
             })
             .collect();
         let mydomain = param(
@@ -100,7 +114,13 @@ impl LocalAgent {
             .map(|(l, _)| l)
             .unwrap_or(rcpt)
             .to_ascii_lowercase();
-        let table = aliases::load(&self.aliases);
+        let table = match aliases::load(&self.aliases) {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!("warning: {queue_id}: {e}");
+                return RcptResult::new(Status::Deferred, "4.3.0", "local", e);
+            }
+        };
         let targets = match aliases::expand(&table, &local, &self.mydestination) {
             Ok(t) => t,
             Err(e) => return RcptResult::new(Status::Bounced, "5.3.0", "local", e),

@@ -24,6 +24,8 @@ pub struct Ctx {
     pub local: LocalAgent,
     /// Per-destination delivery slots (`default_destination_concurrency_limit`).
     pub slots: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// Destinations down and coming back (shared across reloads).
+    pub revive: Arc<super::revive::Revive>,
 }
 
 impl Ctx {
@@ -40,6 +42,13 @@ impl Ctx {
 pub struct Route {
     pub transport: String,
     pub nexthop: String,
+}
+
+impl Route {
+    /// The destination as concurrency slots and `revive` name it.
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.transport, self.nexthop)
+    }
 }
 
 /// Route a recipient: a FILTER override wins; mydestination domains go to
@@ -65,6 +74,14 @@ pub fn route(params: &Params, resolver: &Resolver, filter: Option<&str>, rcpt: &
             }
         }
     };
+    // The error transport (relocated_maps, an unknown virtual alias, an
+    // `error:` transport_maps entry) wins over the address class.
+    if res.transport == "error" {
+        return Route {
+            transport: "error".into(),
+            nexthop: res.nexthop,
+        };
+    }
     let local = res.class == AddressClass::Local
         || res.transport == "local"
         || (res.transport == "smtp"
@@ -89,6 +106,32 @@ pub fn route(params: &Params, resolver: &Resolver, filter: Option<&str>, rcpt: &
         transport: res.transport,
         nexthop,
     }
+}
+
+/// Postfix's error(8): the next hop is the reason, optionally led by an
+/// enhanced status code (`5.1.6 User has moved to ...`); a 4.x.x code
+/// defers, anything else bounces.
+fn error_result(reason: &str) -> RcptResult {
+    let (dsn, text) = match reason.split_once(' ') {
+        Some((d, t)) if is_dsn(d) => (d, t),
+        _ => ("5.0.0", reason),
+    };
+    let status = if dsn.starts_with('4') {
+        Status::Deferred
+    } else {
+        Status::Bounced
+    };
+    RcptResult::new(status, dsn, "none", text.to_string())
+}
+
+/// `4.x.y` or `5.x.y`.
+fn is_dsn(d: &str) -> bool {
+    let parts: Vec<&str> = d.split('.').collect();
+    parts.len() == 3
+        && matches!(parts[0], "4" | "5")
+        && parts[1..]
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn secs(d: Duration) -> String {
@@ -168,7 +211,8 @@ pub async fn message(ctx: &Ctx, mut rec: QueueRecord) {
                 .map(|&i| rec.recipients[i].address.clone())
                 .collect();
             let chunk = chunk.to_vec();
-            let slot = ctx.slot(&format!("{}:{}", route.transport, route.nexthop));
+            let key = route.key();
+            let slot = ctx.slot(&key);
             let (smtp, local, body, sender, route, qid) = (
                 ctx.smtp.clone(),
                 ctx.local.clone(),
@@ -183,8 +227,11 @@ pub async fn message(ctx: &Ctx, mut rec: QueueRecord) {
                 let res = match route.transport.as_str() {
                     "smtp" | "relay" => smtp.deliver(&route.nexthop, &sender, &addrs, &body).await,
                     "local" => local.deliver(&qid, &sender, &addrs, &body).await,
-                    "error" => vec![RcptResult::new(Status::Bounced, "5.0.0", "none", route.nexthop.clone()); addrs.len()],
-                    "discard" => vec![RcptResult::new(Status::Sent, "2.0.0", "none", "discarded"); addrs.len()],
+                    "error" => vec![error_result(&route.nexthop); addrs.len()],
+                    "discard" => vec![
+                        RcptResult::new(Status::Sent, "2.0.0", "none", "discarded");
+                        addrs.len()
+                    ],
                     other => {
                         let r = RcptResult::new(
                             Status::Deferred,
@@ -195,13 +242,18 @@ pub async fn message(ctx: &Ctx, mut rec: QueueRecord) {
                         vec![r; addrs.len()]
                     }
                 };
-                (chunk, res, t0.elapsed())
+                (chunk, res, t0.elapsed(), key)
             });
         }
     }
     while let Some(joined) = set.join_next().await {
         match joined {
-            Ok((chunk, res, took)) => {
+            Ok((chunk, res, took, key)) => {
+                if res.iter().any(|r| r.status == Status::Sent) {
+                    ctx.revive.succeeded(&key);
+                } else if res.iter().any(|r| r.status == Status::Deferred) {
+                    ctx.revive.failed(&key);
+                }
                 for (k, &i) in chunk.iter().enumerate() {
                     results[i] = res.get(k).cloned();
                     elapsed[i] = took;

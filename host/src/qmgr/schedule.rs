@@ -1,6 +1,7 @@
 //! The scheduler loop: scan, start deliveries, sleep until something changes.
 
 use super::deliver::{self, Ctx};
+use super::CtxCell;
 use crate::queue::{QueueName, QueueRecord};
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,13 +43,23 @@ enum Scan {
     Full,
 }
 
-/// Is `rec` due now? Updates `wake` with a future retry time.
-fn due(rec: &QueueRecord, now: u64, force: bool, wake: &mut u64) -> bool {
+/// Is `rec` due now? Updates `wake` with a future retry time. A deferred
+/// message with a recipient for a destination that just came back (`up`)
+/// is due whatever its retry time (see `revive`).
+fn due(
+    ctx: &Ctx,
+    rec: &QueueRecord,
+    now: u64,
+    force: bool,
+    up: &HashSet<String>,
+    wake: &mut u64,
+) -> bool {
     match rec.queue {
         QueueName::Incoming => true,
         // Being delivered right now (crash leftovers were recovered at start).
         QueueName::Active => false,
         QueueName::Deferred if force || rec.next_attempt <= now => true,
+        QueueName::Deferred if !up.is_empty() && goes_to(ctx, rec, up) => true,
         QueueName::Deferred => {
             *wake = (*wake).min(rec.next_attempt);
             false
@@ -57,11 +68,28 @@ fn due(rec: &QueueRecord, now: u64, force: bool, wake: &mut u64) -> bool {
     }
 }
 
-pub async fn run(ctx: Arc<Ctx>, flush: Arc<AtomicBool>) {
-    recover(&ctx).await;
+/// Whether one of `rec`'s recipients routes to a destination in `up`.
+fn goes_to(ctx: &Ctx, rec: &QueueRecord, up: &HashSet<String>) -> bool {
+    rec.recipients.iter().any(|r| {
+        let route = deliver::route(
+            &ctx.params,
+            &ctx.resolver,
+            rec.filter.as_deref(),
+            &r.address,
+        );
+        up.contains(&route.key())
+    })
+}
+
+fn current(cell: &CtxCell) -> Arc<Ctx> {
+    cell.read().unwrap_or_else(|p| p.into_inner()).clone()
+}
+
+pub async fn run(cell: CtxCell, flush: Arc<AtomicBool>, rescan: Arc<AtomicBool>) {
+    recover(&current(&cell)).await;
     let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
     let (done_tx, mut done_rx) = mpsc::unbounded_channel::<()>();
-    let notify = ctx.queue.notifier();
+    let notify = current(&cell).queue.notifier();
     // New mail is scheduled from the queue's list of fresh ids; the whole
     // queue is rescanned only for retries, flush, or when the active limit
     // held messages back and a delivery finished.
@@ -74,11 +102,14 @@ pub async fn run(ctx: Arc<Ctx>, flush: Arc<AtomicBool>) {
                 .max(Duration::from_millis(50));
             tokio::select! {
                 _ = notify.notified() => {
-                    scan = if flush.load(Ordering::SeqCst) { Scan::Full } else { Scan::Fresh };
+                    let full = flush.load(Ordering::SeqCst)
+                        || rescan.swap(false, Ordering::SeqCst)
+                        || current(&cell).revive.pending();
+                    scan = if full { Scan::Full } else { Scan::Fresh };
                 }
                 _ = done_rx.recv() => {
                     while done_rx.try_recv().is_ok() {}
-                    if starved {
+                    if starved || current(&cell).revive.pending() {
                         scan = Scan::Full;
                     }
                 }
@@ -86,6 +117,7 @@ pub async fn run(ctx: Arc<Ctx>, flush: Arc<AtomicBool>) {
             }
             continue;
         }
+        let ctx = current(&cell);
         let fresh = ctx.queue.take_fresh();
         if fresh.overflow {
             scan = Scan::Full;
@@ -95,7 +127,16 @@ pub async fn run(ctx: Arc<Ctx>, flush: Arc<AtomicBool>) {
         let busy = in_flight.lock().map(|s| s.clone()).unwrap_or_default();
         let mut started = busy.len();
         let mut candidates = Vec::new();
+        let mut up = HashSet::new();
         if scan == Scan::Full {
+            up = ctx.revive.take_up();
+            if !up.is_empty() {
+                let names: Vec<&str> = up.iter().map(String::as_str).collect();
+                tracing::info!(
+                    "qmgr: {} is reachable again; its deferred mail is scheduled now",
+                    names.join(", ")
+                );
+            }
             wake_at = now + ctx.params.queue_run_delay.as_secs().max(1);
             match ctx.queue.list().await {
                 Ok(all) => candidates = all,
@@ -114,11 +155,14 @@ pub async fn run(ctx: Arc<Ctx>, flush: Arc<AtomicBool>) {
         // Incoming first, oldest first: new mail is not starved by a deferred backlog.
         candidates.sort_by_key(|r| (r.queue != QueueName::Incoming, r.arrival_ms));
         for rec in candidates {
-            if busy.contains(&rec.queue_id) || !due(&rec, now, force, &mut wake_at) {
+            if busy.contains(&rec.queue_id) || !due(&ctx, &rec, now, force, &up, &mut wake_at) {
                 continue;
             }
             if started >= ctx.params.active_limit {
                 starved = true;
+                if !up.is_empty() {
+                    ctx.revive.restore(std::mem::take(&mut up));
+                }
                 break;
             }
             started += 1;

@@ -67,6 +67,7 @@ impl Session {
             client: self.client(),
             log_suffix: self.log_suffix(first.as_deref()),
             header_size_limit: self.limits().header_size_limit,
+            submitted_by: None,
         };
         let outcome = cleanup::cleanup(
             req,

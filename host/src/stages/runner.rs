@@ -110,6 +110,17 @@ impl StageRunner {
         }
     }
 
+    /// The same runner keeping only the plugins `keep` accepts (pickup
+    /// keeps the content checks; the SMTP-session policy does not apply to
+    /// locally submitted mail).
+    pub fn only(&self, keep: impl Fn(&Plugin) -> bool) -> StageRunner {
+        StageRunner {
+            plugins: self.plugins.iter().filter(|p| keep(p)).cloned().collect(),
+            refused: self.refused.clone(),
+            stage_time_limit: self.stage_time_limit,
+        }
+    }
+
     /// A runner with no plugins: every stage answers `Dunno`.
     pub fn empty() -> StageRunner {
         StageRunner {

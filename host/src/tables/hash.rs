@@ -20,6 +20,13 @@ pub struct MapTable {
     map: HashMap<String, String>,
 }
 
+impl MapTable {
+    /// Every entry (alias expansion walks the table itself).
+    pub fn entries(&self) -> &HashMap<String, String> {
+        &self.map
+    }
+}
+
 impl Table for MapTable {
     fn name(&self) -> &str {
         &self.name
@@ -89,6 +96,33 @@ pub fn from_pairs(name: &str, pairs: impl IntoIterator<Item = (String, String)>)
     }
 }
 
+/// Write `FILE.redb` for `source` from `pairs`, atomically: a temporary
+/// file, committed (fsync) by redb, then renamed over the old one, so a
+/// daemon reading the table never sees half a table. Shared by `postmap`
+/// and `postalias`.
+pub fn write(source: &Path, pairs: &[(&str, &str)]) -> Result<(), String> {
+    let path = db_path(source);
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(format!(".tmp{}", std::process::id()));
+    let tmp = PathBuf::from(tmp);
+    let _ = std::fs::remove_file(&tmp);
+    let write = || -> Result<(), redb::Error> {
+        let db = redb::Database::create(&tmp)?;
+        let tx = db.begin_write()?;
+        {
+            let mut t = tx.open_table(MAP)?;
+            for (k, v) in pairs {
+                t.insert(*k, *v)?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    };
+    write().map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, &path)
+        .map_err(|e| format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))
+}
+
 /// `mta postmap FILE`: build `FILE.redb` from the source, atomically
 /// (write a temporary file, fsync, rename). Returns the entry count and
 /// the warnings (duplicates).
@@ -103,26 +137,11 @@ pub fn build(source: &Path) -> Result<(usize, Vec<String>), String> {
             .collect::<Vec<_>>()
             .join("\n"));
     }
-    let path = db_path(source);
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".tmp{}", std::process::id()));
-    let tmp = PathBuf::from(tmp);
-    let _ = std::fs::remove_file(&tmp);
-    let write = || -> Result<(), redb::Error> {
-        let db = redb::Database::create(&tmp)?;
-        let tx = db.begin_write()?;
-        {
-            let mut t = tx.open_table(MAP)?;
-            for e in &entries {
-                t.insert(e.key.as_str(), e.value.as_str())?;
-            }
-        }
-        tx.commit()?;
-        Ok(())
-    };
-    write().map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, &path)
-        .map_err(|e| format!("cannot rename {} to {}: {e}", tmp.display(), path.display()))?;
+    let pairs: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.key.as_str(), e.value.as_str()))
+        .collect();
+    write(source, &pairs)?;
     let warnings = warnings
         .into_iter()
         .map(|w| format!("{}: {w}", source.display()))

@@ -11,6 +11,7 @@
 //! read into memory when opened and re-read on `mta reload`.
 
 mod access;
+pub mod aliases;
 mod cidr;
 pub mod hash;
 mod inline;

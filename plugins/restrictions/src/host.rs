@@ -64,6 +64,12 @@ pub struct Resolution {
     pub class: AddressClass,
     /// The canonical address.
     pub address: String,
+    /// The transport that would deliver it; `error` (with the reason in
+    /// `nexthop`, e.g. `5.1.6 User has moved to ...` from relocated_maps)
+    /// means the host would refuse to deliver it.
+    pub transport: String,
+    /// The next hop, or the `error` transport's reason.
+    pub nexthop: String,
     /// Whether sender-specified routing (`%`, `!`, `@a:`) was used.
     pub routed: bool,
 }

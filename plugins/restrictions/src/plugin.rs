@@ -58,6 +58,8 @@ impl Host for SdkHost {
                         r::AddressClass::Default => AddressClass::Default,
                     },
                     address: res.address,
+                    transport: res.transport,
+                    nexthop: res.nexthop,
                     routed: res.routed,
                 })
             })

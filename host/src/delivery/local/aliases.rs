@@ -1,49 +1,64 @@
-//! aliases(5): `name: value, value, ...` with continuation lines, read from
-//! the source text of each `alias_maps` table, and recursive expansion.
+//! alias_maps expansion: look each name up in the alias tables and expand
+//! recursively (lists, `:include:`, `/file`, `|command`, remote addresses).
+//!
+//! A `hash:` alias map is the database `mta newaliases` / `mta postalias`
+//! built (`FILE.redb`), read fresh for each delivery so a rebuilt table
+//! applies at once; `texthash:` reads the aliases(5) source itself. A map
+//! that cannot be read defers the delivery ("alias database unavailable"),
+//! never silently skips the aliases.
 
 use super::Target;
+use crate::tables::{aliases, hash};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Alias name (lower case) -> raw right-hand side.
 pub type Table = HashMap<String, String>;
 
-/// Parse alias files; later files do not override earlier ones (first match wins).
-pub fn load(files: &[PathBuf]) -> Table {
-    let mut t = Table::new();
-    for f in files {
-        if let Ok(text) = std::fs::read_to_string(f) {
-            parse_into(&text, &mut t);
-        }
-    }
-    t
+/// One `alias_maps` entry mta can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Map {
+    /// `hash:FILE` (and btree/lmdb/cdb/dbm): `FILE.redb`.
+    Indexed(PathBuf),
+    /// `texthash:FILE`: the aliases(5) source.
+    Text(PathBuf),
 }
 
-pub fn parse_into(text: &str, t: &mut Table) {
-    let mut current: Option<(String, String)> = None;
-    for line in text.lines() {
-        if line.trim_start().starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        if line.starts_with([' ', '\t']) {
-            if let Some((_, v)) = current.as_mut() {
-                v.push(' ');
-                v.push_str(line.trim());
+/// Read the alias maps; the first map holding a name wins.
+pub fn load(maps: &[Map]) -> Result<Table, String> {
+    let mut t = Table::new();
+    for m in maps {
+        match m {
+            Map::Indexed(source) => {
+                let db = hash::open_hash(&format!("hash:{}", source.display()), source)
+                    .map_err(|_| {
+                        format!(
+                            "alias database unavailable: cannot open {} (build it with: mta newaliases)",
+                            hash::db_path(source).display()
+                        )
+                    })?;
+                for (k, v) in db.entries() {
+                    t.entry(k.clone()).or_insert_with(|| v.clone());
+                }
             }
-            continue;
-        }
-        if let Some((k, v)) = current.take() {
-            t.entry(k).or_insert(v);
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            current = Some((
-                k.trim().trim_matches('"').to_ascii_lowercase(),
-                v.trim().to_string(),
-            ));
+            Map::Text(source) => {
+                let text = std::fs::read_to_string(source).map_err(|e| {
+                    format!(
+                        "alias database unavailable: cannot read {}: {e}",
+                        source.display()
+                    )
+                })?;
+                parse_into(&text, &mut t);
+            }
         }
     }
-    if let Some((k, v)) = current {
-        t.entry(k).or_insert(v);
+    Ok(t)
+}
+
+/// Add aliases(5) text to `t` (earlier names win).
+pub fn parse_into(text: &str, t: &mut Table) {
+    for a in aliases::parse("aliases", text).0 {
+        t.entry(a.name).or_insert(a.value);
     }
 }
 

@@ -24,6 +24,26 @@ impl<H: Host> Eval<'_, H> {
         let Some(Ok(res)) = resolution else {
             return Step::Continue;
         };
+        // The resolver's error transport (relocated_maps: "5.1.6 User has
+        // moved to ..."): Postfix's check_rcpt_maps refuses it here, before
+        // the table of the class is consulted. The virtual alias class is
+        // always `error` until cleanup rewrites it; its table decides.
+        if res.transport == "error" && res.class != AddressClass::VirtualAlias {
+            let (dsn, text) = res
+                .nexthop
+                .split_once(' ')
+                .filter(|(d, _)| {
+                    let p: Vec<&str> = d.split('.').collect();
+                    p.len() == 3
+                        && matches!(p[0], "4" | "5")
+                        && p[1..]
+                            .iter()
+                            .all(|x| !x.is_empty() && x.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .unwrap_or(("5.1.1", res.nexthop.as_str()));
+            let code = if dsn.starts_with('4') { 450 } else { 550 };
+            return self.refuse(Reply::new(code, &dsn[2..], subject.text(text)), Kind::Final);
+        }
         let (maps, code, what): (Vec<&String>, u16, &str) = match res.class {
             AddressClass::Local => (
                 s.local_recipient_maps.iter().collect(),
