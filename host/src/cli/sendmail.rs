@@ -135,11 +135,14 @@ pub fn addresses(value: &str) -> Vec<String> {
 }
 
 /// Apply -t and add missing headers; returns (message, extra recipients).
+/// As Postfix's cleanup, -t reads only the first `token_limit`
+/// (header_address_token_limit) address tokens of each header.
 pub fn prepare(
     msg: Vec<u8>,
     extract: bool,
     from_header: &str,
     myhostname: &str,
+    token_limit: usize,
 ) -> (Vec<u8>, Vec<String>) {
     let (hdrs, body_at) = headers(&msg);
     let has = |n: &str| hdrs.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
@@ -147,7 +150,8 @@ pub fn prepare(
     if extract {
         for (k, v) in &hdrs {
             if ["to", "cc", "bcc"].contains(&k.to_ascii_lowercase().as_str()) {
-                rcpts.extend(addresses(v));
+                let parsed = crate::cleanup::header_rewrite::token_prefix(v, token_limit);
+                rcpts.extend(addresses(parsed));
             }
         }
     }
@@ -215,11 +219,16 @@ pub fn main(args: Args) -> Outcome {
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input)?;
     let ignore_dots = args.ignore_dots || args.options.iter().any(|o| o == "i");
+    let token_limit = crate::delivery::smtp::param(&config, "header_address_token_limit", "10240");
+    let token_limit: usize = token_limit.trim().parse().map_err(|_| {
+        anyhow::anyhow!("header_address_token_limit = {token_limit}: expected a number")
+    })?;
     let (data, mut rcpts) = prepare(
         read_message(&input, ignore_dots),
         args.extract,
         &from_header,
         &myhostname,
+        token_limit,
     );
     rcpts.extend(args.recipients.iter().flat_map(|r| addresses(r)));
     rcpts.dedup();
@@ -265,7 +274,7 @@ mod tests {
             b"To: A <a@x.org>, b@y.org (Bee)\nBcc: c@z.org,\n d@z.org\nSubject: s\n\nbody\n",
             true,
         );
-        let (out, rcpts) = prepare(msg, true, "me@h", "h");
+        let (out, rcpts) = prepare(msg, true, "me@h", "h", 10240);
         assert_eq!(rcpts, vec!["a@x.org", "b@y.org", "c@z.org", "d@z.org"]);
         let s = String::from_utf8(out).unwrap();
         assert!(!s.contains("Bcc") && !s.contains("d@z.org"));
@@ -274,8 +283,25 @@ mod tests {
     }
 
     #[test]
+    fn extraction_reads_header_address_token_limit_tokens() {
+        // a @ x . org , = 6 tokens an address: 13 tokens hold two and a bit.
+        let msg = read_message(
+            b"To: a@x.org, b@x.org, c@x.org\nCc: d@x.org\n\nbody\n",
+            true,
+        );
+        let (_, rcpts) = prepare(msg, true, "me@h", "h", 13);
+        assert_eq!(rcpts, vec!["a@x.org", "b@x.org", "c", "d@x.org"]);
+    }
+
+    #[test]
     fn headerless_input_gets_a_header() {
-        let (out, _) = prepare(read_message(b"just text\n", true), false, "me@h", "h");
+        let (out, _) = prepare(
+            read_message(b"just text\n", true),
+            false,
+            "me@h",
+            "h",
+            10240,
+        );
         let s = String::from_utf8(out).unwrap();
         assert!(
             s.contains("Message-Id: <") && s.ends_with("\r\n\r\njust text\r\n"),
