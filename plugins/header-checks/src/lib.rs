@@ -100,11 +100,12 @@ impl Plugin for HeaderChecks {
     }
 
     fn init(config: &Config) -> Result<Self, String> {
+        let mut compiled = rules::Compiled::new();
         Ok(HeaderChecks {
-            header: Rules::load(config, "header_checks")?,
-            mime: Rules::load(config, "mime_header_checks")?,
-            nested: Rules::load(config, "nested_header_checks")?,
-            body: Rules::load(config, "body_checks")?,
+            header: Rules::load(config, "header_checks", &mut compiled)?,
+            mime: Rules::load(config, "mime_header_checks", &mut compiled)?,
+            nested: Rules::load(config, "nested_header_checks", &mut compiled)?,
+            body: Rules::load(config, "body_checks", &mut compiled)?,
             body_limit: config
                 .parse_setting("body_checks_size_limit")?
                 .unwrap_or(DEFAULT_BODY_LIMIT),
