@@ -3,6 +3,7 @@
 //! is ready (never sleep), read its log, and talk SMTP from chosen loopback
 //! source addresses (127.0.0.2, 127.0.0.3, … play clients from outside).
 
+pub mod content6_util;
 pub mod content_util;
 pub mod dnsd;
 pub mod e2e_rbl_util;

@@ -7,6 +7,7 @@
 //!
 //! Needs the built-in plugins and `smtp-sink`: `cargo xtask build`.
 
+use mta_e2e::content6_util::{delivered_with, header_of, send_bytes};
 use mta_e2e::content_util::{daemon_with_sink, send};
 use mta_e2e::queue_util::wait_for;
 use mta_e2e::Daemon;
@@ -310,11 +311,16 @@ fn queue_json(dir: &Path) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// Malformed MIME and hostile headers: each gets one complete reply, the
-/// daemon keeps serving, nothing panics. The checks still run (the table
-/// is live), so a crash in the MIME walk would show.
+/// Malformed MIME and hostile headers, with the replies and delivered
+/// copies Postfix 3.7 gives for the same messages and the same main.cf
+/// (measured with postfix-ref): an unclosed boundary, a 1 MB folded header
+/// (cut at header_size_limit), NUL bytes (a header is cut at its first
+/// NUL, the body keeps them) and 8-bit headers (kept as sent) are
+/// accepted; multiparts nested past mime_nesting_limit are refused with
+/// `550 5.6.0`. The checks stay live throughout, so a crash in the MIME
+/// walk would show.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn malformed_mime_never_crashes() {
+async fn malformed_content_is_handled_as_postfix_does() {
     let (d, sink) = daemon_with_sink(
         "content-malformed",
         &[("checks", SEED)],
@@ -322,65 +328,100 @@ async fn malformed_mime_never_crashes() {
          body_checks = regexp:DIR/checks\nmime_nesting_limit = 5",
     )
     .await;
-    let from = "a@client.example";
-    let rcpt = ["u@far.test"];
+    let rcpt = "u@far.test";
     let head = "From: <a@client.example>\r\nTo: <u@far.test>\r\nMIME-Version: 1.0\r\n";
-    // Unclosed boundary: Postfix delivers it as is.
+    // Unclosed boundary: delivered as is.
     let unclosed = format!(
         "{head}Subject: unclosed\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n\
          --zz\r\nContent-Type: text/plain\r\n\r\nnever closed\r\n"
     );
-    let r = send(&d, from, &rcpt, &unclosed).await;
-    assert!(r.starts_with("250"), "unclosed boundary: {r}");
-    // Nesting beyond mime_nesting_limit: the deepest part is not parsed
-    // as MIME; a rule on its part header cannot fire from there, and the
-    // message gets a clear reply either way.
-    let mut nested = format!("{head}Subject: nested\r\n");
-    for i in 0..12 {
-        nested.push_str(&format!(
-            "Content-Type: multipart/mixed; boundary=\"n{i}\"\r\n\r\n--n{i}\r\n"
-        ));
+    let r = send_bytes(&d, "127.0.0.1", rcpt, unclosed.as_bytes()).await;
+    assert!(
+        r.starts_with("250 2.0.0 Ok: queued as "),
+        "unclosed boundary: {r}"
+    );
+    // Multiparts nested `depth` deep. With mime_nesting_limit = 5 Postfix
+    // takes 7 levels and refuses the 8th at its Content-Type header.
+    let nested = |depth: usize| {
+        let mut m = format!("{head}Subject: nested {depth}\r\n");
+        for i in 0..depth {
+            m.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=\"n{i}\"\r\n\r\n--n{i}\r\n"
+            ));
+        }
+        m.push_str("Content-Type: text/plain\r\n\r\ndeep\r\n");
+        for i in (0..depth).rev() {
+            m.push_str(&format!("--n{i}--\r\n"));
+        }
+        m
+    };
+    let r = send_bytes(&d, "127.0.0.1", rcpt, nested(7).as_bytes()).await;
+    assert!(r.starts_with("250 "), "7 levels: {r}");
+    for depth in [8, 12] {
+        let r = send_bytes(&d, "127.0.0.1", rcpt, nested(depth).as_bytes()).await;
+        assert_eq!(
+            r.trim_end(),
+            "550 5.6.0 MIME nesting exceeds safety limit",
+            "{depth} levels"
+        );
     }
-    nested.push_str("Content-Type: text/plain\r\n\r\ndeep\r\n");
-    for i in (0..12).rev() {
-        nested.push_str(&format!("--n{i}--\r\n"));
-    }
-    let r = send(&d, from, &rcpt, &nested).await;
-    assert!(r.starts_with("250") || r.starts_with("5"), "nesting: {r}");
-    assert!(r.ends_with("\r\n") || r.ends_with('\n'), "{r:?}");
+    d.wait_for("mime-error MIME nesting exceeds safety limit: Content-Type: multipart/mixed; boundary=\"n7\"");
     // A 1 MB folded header: cut at header_size_limit (102400), delivered.
     let mut big = format!("{head}Subject: big\r\nX-Big: start\r\n");
     while big.len() < 1_048_576 {
         big.push_str("\tcontinued continued continued continued continued continued\r\n");
     }
     big.push_str("\r\nbody after big header\r\n");
-    let r = send(&d, from, &rcpt, &big).await;
-    assert!(r.starts_with("250"), "1 MB header: {r}");
-    // NUL bytes in a header and the body, 8-bit bytes in headers.
+    let r = send_bytes(&d, "127.0.0.1", rcpt, big.as_bytes()).await;
+    assert!(r.starts_with("250 "), "1 MB header: {r}");
+    // NUL bytes in a header and in the body.
     let nul = format!("{head}Subject: nul\0here\r\n\r\nbody\0with nul\r\n");
-    let r = send(&d, from, &rcpt, &nul).await;
-    assert!(r.starts_with("250") || r.starts_with("5"), "NUL: {r}");
-    let eight = format!("{head}Subject: caf\u{e9} \u{fc}ber\r\nX-Raw: \u{ff}\r\n\r\nbody\r\n");
-    let r = send(&d, from, &rcpt, &eight).await;
-    assert!(r.starts_with("250"), "8-bit header: {r}");
+    let r = send_bytes(&d, "127.0.0.1", rcpt, nul.as_bytes()).await;
+    assert!(r.starts_with("250 "), "NUL: {r}");
+    // 8-bit headers, UTF-8 and raw latin-1.
+    let mut eight = format!("{head}Subject: caf\u{e9} \u{fc}ber\r\n").into_bytes();
+    eight.extend_from_slice(b"X-Raw: caf\xe9 \xff\r\n\r\nbody 8\r\n");
+    let r = send_bytes(&d, "127.0.0.1", rcpt, &eight).await;
+    assert!(r.starts_with("250 "), "8-bit header: {r}");
     // Still serving, and the rules still work.
     let r = send(
         &d,
-        from,
-        &rcpt,
+        "a@client.example",
+        &[rcpt],
         "From: x@spammer.com\r\nSubject: after\r\n\r\nb\r\n",
     )
     .await;
     assert!(r.starts_with("550 5.7.1"), "{r}");
-    let msgs = delivered(&d, &sink, 3).await;
-    let big_copy = msgs
-        .iter()
-        .find(|m| m.contains("body after big header"))
-        .expect("the big-header message was delivered");
+
+    d.wait_for_nth(": removed", 5);
+    let copy = delivered_with(&sink, b"Subject: unclosed");
+    let whole = b"\n\n--zz\nContent-Type: text/plain\n\nnever closed\n";
     assert!(
-        big_copy.len() < 300_000,
-        "header not cut at header_size_limit: {} bytes",
-        big_copy.len()
+        copy.windows(whole.len()).any(|w| w == whole),
+        "{:?}",
+        String::from_utf8_lossy(&copy[copy.len().saturating_sub(80)..])
+    );
+    assert!(!delivered_with(&sink, b"Subject: nested 7").is_empty());
+    let copy = delivered_with(&sink, b"body after big header");
+    let x_big = header_of(&copy, "X-Big").expect("X-Big kept");
+    assert!(
+        x_big.len() > 95_000 && x_big.len() <= 102_400,
+        "X-Big not cut at header_size_limit: {} bytes",
+        x_big.len()
+    );
+    let copy = delivered_with(&sink, b"body\0with nul");
+    assert_eq!(
+        header_of(&copy, "Subject").as_deref(),
+        Some(&b"Subject: nul"[..])
+    );
+    let copy = delivered_with(&sink, b"body 8");
+    assert_eq!(
+        header_of(&copy, "Subject").as_deref(),
+        Some("Subject: caf\u{e9} \u{fc}ber".as_bytes())
+    );
+    assert_eq!(
+        header_of(&copy, "X-Raw").as_deref(),
+        Some(&b"X-Raw: caf\xe9 \xff"[..])
     );
     assert!(!d.output().contains("panicked"), "{}", d.output());
 }
@@ -409,4 +450,145 @@ fn mta_check_points_body_checks_attachment_rules_to_mime_header_checks() {
     assert!(flagged[0].contains("line 5"), "{err}");
     assert!(flagged[1].contains("line 6"), "{err}");
     assert!(!err.contains("hot deal"), "{err}");
+}
+
+/// "hello\r\nthe secret phrase is here\r\n" in base64.
+const SECRET_B64: &str = "aGVsbG8NCnRoZSBzZWNyZXQgcGhyYXNlIGlzIGhlcmUNCg==";
+
+/// A one-part message whose body is base64, and a multipart one whose
+/// text part is quoted-printable (latin-1, soft line breaks inside the
+/// phrase): body_checks sees neither phrase in the encoded lines.
+fn encoded_messages() -> (String, String) {
+    let b64 = format!(
+        "From: <a@client.example>\r\nTo: <u@far.test>\r\nSubject: b64\r\nMIME-Version: 1.0\r\n\
+         Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+         {SECRET_B64}\r\n"
+    );
+    let qp = "From: <a@client.example>\r\nTo: <u@far.test>\r\nSubject: qp\r\nMIME-Version: 1.0\r\n\
+              Content-Type: multipart/alternative; boundary=\"qq\"\r\n\r\n--qq\r\n\
+              Content-Type: text/plain; charset=iso-8859-1\r\n\
+              Content-Transfer-Encoding: quoted-printable\r\n\r\n\
+              Der geheime=\r\n S=E4tz steht hier.\r\n--qq--\r\n"
+        .to_string();
+    (b64, qp)
+}
+
+const DECODE_RULES: &str = "/secret phrase/ REJECT 5.7.1 hidden phrase\n\
+                            /geheime S\u{e4}tz/ REJECT qp phrase\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_checks_decode_off_lets_encoded_phrases_through() {
+    let (d, sink) = daemon_with_sink(
+        "content-decode-off",
+        &[("body", DECODE_RULES)],
+        "body_checks = regexp:DIR/body",
+    )
+    .await;
+    let (b64, qp) = encoded_messages();
+    let rcpt = ["u@far.test"];
+    let r = send(&d, "a@client.example", &rcpt, &b64).await;
+    assert!(r.starts_with("250"), "base64, decode off: {r}");
+    let r = send(&d, "a@client.example", &rcpt, &qp).await;
+    assert!(r.starts_with("250"), "quoted-printable, decode off: {r}");
+    let msgs = delivered(&d, &sink, 2).await;
+    assert!(msgs.iter().any(|m| m.contains(SECRET_B64)), "{msgs:?}");
+    assert!(!d.output().contains("body_checks_decode"), "{}", d.output());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn body_checks_decode_catches_phrases_hidden_by_base64_and_qp() {
+    let (d, sink) = daemon_with_sink(
+        "content-decode-on",
+        &[("body", &format!("{DECODE_RULES}/^keep out$/ IGNORE\n"))],
+        "body_checks = regexp:DIR/body\nbody_checks_decode = yes",
+    )
+    .await;
+    let (b64, qp) = encoded_messages();
+    let rcpt = ["u@far.test"];
+    let r = send(&d, "a@client.example", &rcpt, &b64).await;
+    assert_eq!(r.trim_end(), "550 5.7.1 hidden phrase", "base64");
+    let line = d.wait_for("body_checks_decode: base64 text matched: the secret phrase is here");
+    assert!(line.contains("header-checks"), "{line}");
+    d.wait_for("reject: body ");
+    let r = send(&d, "a@client.example", &rcpt, &qp).await;
+    assert_eq!(r.trim_end(), "550 5.7.1 qp phrase", "quoted-printable");
+    d.wait_for(
+        "body_checks_decode: quoted-printable text matched: Der geheime S\u{e4}tz steht hier.",
+    );
+    // A line edit on decoded text cannot touch the encoded original: it is
+    // logged as a warning and the message goes through unchanged.
+    let keep = format!(
+        "From: <a@client.example>\r\nTo: <u@far.test>\r\nSubject: keep\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+        "a2VlcCBvdXQ=" // "keep out"
+    );
+    let r = send(&d, "a@client.example", &rcpt, &keep).await;
+    assert!(r.starts_with("250"), "{r}");
+    d.wait_for("IGNORE not applied to decoded text: keep out");
+    let msgs = delivered(&d, &sink, 1).await;
+    assert!(msgs[0].contains("a2VlcCBvdXQ="), "{msgs:?}");
+    // Plain lines are still matched as before.
+    let r = send(
+        &d,
+        "a@client.example",
+        &rcpt,
+        &plain("<a@client.example>", "x", "the secret phrase"),
+    )
+    .await;
+    assert_eq!(r.trim_end(), "550 5.7.1 hidden phrase");
+}
+
+/// header_address_token_limit (10240): cleanup parses only that many
+/// address tokens of a header. Measured with postfix-ref (Postfix 3.7): a
+/// local client's rewritten To: keeps the addresses in the first 10240
+/// tokens and loses the rest; a header with nothing to rewrite is left
+/// whole (up to header_size_limit). The message is accepted either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn header_address_token_limit_on_a_huge_to_header() {
+    let (d, sink) =
+        daemon_with_sink("content-token-limit", &[], "masquerade_domains = far.test").await;
+    // u N @ h . far . test , = 8 tokens an address: 1280 fit in 10240.
+    let list = |domain: &str| {
+        (0..6000)
+            .map(|i| format!("u{i}@{domain}"))
+            .collect::<Vec<_>>()
+            .join(",\r\n ")
+    };
+    let msg = format!(
+        "From: <a@client.example>\r\nTo: {}\r\nSubject: many\r\n\r\nbody\r\n",
+        list("h.far.test")
+    );
+    let r = send_bytes(&d, "127.0.0.1", "u@far.test", msg.as_bytes()).await;
+    assert!(r.starts_with("250"), "{r}");
+    let untouched = format!(
+        "From: <a@client.example>\r\nTo: {}\r\nSubject: untouched\r\n\r\nbody\r\n",
+        list("other.test")
+    );
+    let r = send_bytes(&d, "127.0.0.1", "u@far.test", untouched.as_bytes()).await;
+    assert!(r.starts_with("250"), "{r}");
+    d.wait_for_nth(": removed", 2);
+    let to = header_of(&delivered_with(&sink, b"Subject: many"), "To").expect("To: kept");
+    let to = String::from_utf8_lossy(&to);
+    assert!(to.starts_with("To: u0@far.test,"), "{}", &to[..80]);
+    assert!(to.ends_with("u1279@far.test"), "{}", &to[to.len() - 80..]);
+    assert!(
+        !to.contains("u1280@"),
+        "addresses past the limit are discarded"
+    );
+    assert!(
+        !to.contains("h.far.test"),
+        "every kept address is rewritten"
+    );
+    // Nothing rewritten: the header stays as sent, cut only at
+    // header_size_limit (102400 bytes).
+    let to = header_of(&delivered_with(&sink, b"Subject: untouched"), "To").expect("To: kept");
+    assert!(to.len() > 90_000 && to.len() <= 102_400, "{}", to.len());
+    assert!(String::from_utf8_lossy(&to).contains("u4000@other.test"));
+    // Recipients come from the envelope, not from the header.
+    let queue_log = d.output();
+    assert!(
+        !queue_log.contains("to=<u1@"),
+        "header addresses became recipients"
+    );
+    assert!(!queue_log.contains("panicked"), "{queue_log}");
 }

@@ -4,6 +4,12 @@
 //! …) and recipient headers (To, Cc, Bcc, Resent-To, …) get canonical
 //! mapping and masquerading; an unqualified address gets `@$myorigin`
 //! (`append_at_myorigin`).
+//!
+//! As Postfix's cleanup, only the first `header_address_token_limit`
+//! address tokens of a header are parsed: addresses past the limit are not
+//! rewritten, and a header that is rewritten is rebuilt from the parsed
+//! part only (the excess is discarded). A header with nothing to rewrite
+//! is kept as it came, whatever its length.
 
 use super::headers::HeaderLine;
 use super::rewrite::Maps;
@@ -26,6 +32,71 @@ const RECIPIENT: &[&str] = &[
     "resent-cc",
     "resent-bcc",
 ];
+
+/// The start of `v` holding its first `limit` RFC 822 tokens (atoms,
+/// quoted strings, comments, domain literals and specials each count one,
+/// white space none), as Postfix's tok822 parser counts them; all of `v`
+/// when it has no more (or `limit` is 0).
+pub fn token_prefix(v: &str, limit: usize) -> &str {
+    if limit == 0 {
+        return v;
+    }
+    let b = v.as_bytes();
+    let (mut i, mut tokens, mut end) = (0usize, 0usize, 0usize);
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if tokens == limit {
+            return &v[..end];
+        }
+        tokens += 1;
+        i = match c {
+            b'"' => skip_delimited(b, i, b'"', b'"'),
+            b'(' => skip_delimited(b, i, b'(', b')'),
+            b'[' => skip_delimited(b, i, b'[', b']'),
+            c if is_special(c) => i + 1,
+            _ => {
+                let mut j = i;
+                while j < b.len() && !b[j].is_ascii_whitespace() && !is_special(b[j]) {
+                    j += 1;
+                }
+                j
+            }
+        };
+        end = i;
+    }
+    v
+}
+
+/// RFC 822 specials: each is a token of its own.
+fn is_special(c: u8) -> bool {
+    b"()<>@,;:\\\".[]".contains(&c)
+}
+
+/// The index after a quoted string, comment (nested) or domain literal
+/// starting at `start`; backslash quotes the next byte; an unclosed one
+/// runs to the end.
+fn skip_delimited(b: &[u8], start: usize, open: u8, close: u8) -> usize {
+    let (mut i, mut depth) = (start + 1, 1u32);
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 1,
+            c if c == close => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            c if c == open && open != close => depth += 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    b.len()
+}
 
 /// Split a header value at commas outside quotes, angle brackets and comments.
 fn split_list(v: &str) -> Vec<&str> {
@@ -90,7 +161,12 @@ pub fn rewrite(h: &HeaderLine, maps: &Maps, myorigin: &str) -> Option<HeaderLine
     }
     let raw = std::str::from_utf8(&h.raw).ok()?;
     let colon = raw.find(':')?;
-    let value = &raw[colon + 1..];
+    let whole = &raw[colon + 1..];
+    let mut value = token_prefix(whole, maps.header_token_limit);
+    if value.len() < whole.len() {
+        // Cut after a separator: no empty element at the end.
+        value = value.trim_end().trim_end_matches(',');
+    }
     let f = |a: &str| -> String {
         let qualified = if a.contains('@') || myorigin.is_empty() {
             a.to_string()
@@ -110,6 +186,7 @@ pub fn rewrite(h: &HeaderLine, maps: &Maps, myorigin: &str) -> Option<HeaderLine
         .collect();
     let new_value = new_value.join(",");
     if new_value == value {
+        // Nothing rewritten: the header stays whole, past the limit too.
         return None;
     }
     Some(HeaderLine {
@@ -155,5 +232,46 @@ mod tests {
             "To: undisclosed-recipients:;"
         );
         assert_eq!(rw("From: <>"), "From: <>");
+    }
+
+    #[test]
+    fn tokens_counted_as_postfix_does() {
+        let v = " A <a@h.example.com>, \"x, y\" (c (d)) b@[1.2.3.4],c";
+        // A < a @ h . example . com > = 10 tokens, the comma 11.
+        assert_eq!(token_prefix(v, 10), " A <a@h.example.com>");
+        assert_eq!(token_prefix(v, 11), " A <a@h.example.com>,");
+        assert_eq!(token_prefix(v, 12), " A <a@h.example.com>, \"x, y\"");
+        assert_eq!(
+            token_prefix(v, 13),
+            " A <a@h.example.com>, \"x, y\" (c (d))"
+        );
+        assert_eq!(
+            token_prefix(v, 16),
+            " A <a@h.example.com>, \"x, y\" (c (d)) b@[1.2.3.4]"
+        );
+        assert_eq!(token_prefix(v, 0), v);
+        assert_eq!(token_prefix(v, 100), v);
+        assert_eq!(token_prefix("\"unclosed", 1), "\"unclosed");
+    }
+
+    #[test]
+    fn header_address_token_limit_bounds_what_is_rewritten() {
+        let maps = Maps {
+            masquerade_domains: vec!["example.com".into()],
+            header_token_limit: 16,
+            ..Maps::default()
+        };
+        // 8 tokens per address: u N @ h . example . com , -> the first two.
+        let list: Vec<String> = (0..5).map(|i| format!("u{i}@h.example.com")).collect();
+        let h = HeaderLine::from_text(&format!("To: {}", list.join(", ")));
+        let new = rewrite(&h, &maps, "example.com").expect("rewritten");
+        assert_eq!(
+            String::from_utf8(new.raw).unwrap(),
+            "To: u0@example.com, u1@example.com"
+        );
+        // Nothing to rewrite in the parsed part: the header stays whole.
+        let list: Vec<String> = (0..5).map(|i| format!("u{i}@other.org")).collect();
+        let text = format!("To: {}", list.join(", "));
+        assert!(rewrite(&HeaderLine::from_text(&text), &maps, "example.com").is_none());
     }
 }

@@ -80,12 +80,17 @@ impl Message {
 
     /// As `parse`, keeping at most `header_size_limit` bytes of any one
     /// logical header (Postfix: "the excess is discarded"); the result says
-    /// whether anything was cut.
+    /// whether anything was cut. A header line ends at its first NUL byte,
+    /// as in Postfix's cleanup (it handles header text as C strings); body
+    /// lines keep theirs.
     pub fn parse_limited(data: &[u8], header_size_limit: usize) -> Message {
         let mut lines: Vec<&[u8]> = data
             .split(|&b| b == b'\n')
             .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
             .collect();
+        let cut_nul = |l: &[u8]| -> Vec<u8> {
+            l[..l.iter().position(|&b| b == 0).unwrap_or(l.len())].to_vec()
+        };
         if data.ends_with(b"\n") {
             lines.pop();
         }
@@ -99,9 +104,10 @@ impl Message {
             }
             if (line[0] == b' ' || line[0] == b'\t') && !m.headers.is_empty() {
                 if let Some(h) = m.headers.last_mut() {
+                    let line = cut_nul(line);
                     if h.raw.len() + 2 + line.len() <= header_size_limit {
                         h.raw.extend_from_slice(b"\r\n");
-                        h.raw.extend_from_slice(line);
+                        h.raw.extend_from_slice(&line);
                     } else {
                         m.truncated = true;
                     }
@@ -111,6 +117,7 @@ impl Message {
             }
             match header_name(line) {
                 Some(name) => {
+                    let line = cut_nul(line);
                     let keep = line.len().min(header_size_limit);
                     m.truncated |= keep < line.len();
                     m.headers.push(HeaderLine {
@@ -167,6 +174,9 @@ mod tests {
         assert!(m.truncated);
         assert_eq!(m.headers[0].raw, b"Subject: 012");
         assert_eq!(m.headers[1].raw, b"To: x");
+        let m = Message::parse(b"Subject: nul\0here\r\n \0x\r\n\r\nbody\0kept\r\n");
+        assert_eq!(m.headers[0].raw, b"Subject: nul\r\n ");
+        assert_eq!(m.body, vec![b"body\0kept".to_vec()]);
         let m = Message::parse(b"no header here\r\n");
         assert!(m.headers.is_empty());
         assert_eq!(m.body.len(), 1);

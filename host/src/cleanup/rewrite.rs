@@ -30,6 +30,9 @@ pub struct Maps {
     pub expansion_limit: usize,
     /// `myorigin`, appended to unqualified header addresses.
     pub myorigin: String,
+    /// `header_address_token_limit`: address tokens of one header that
+    /// rewriting looks at (0: no limit).
+    pub header_token_limit: usize,
 }
 
 fn open_all(config: &Config, tables: &Tables, name: &str) -> anyhow::Result<Vec<Arc<dyn Table>>> {
@@ -89,6 +92,12 @@ impl Maps {
             expansion_limit: get_or("virtual_alias_expansion_limit", "1000")
                 .parse()
                 .unwrap_or(1000),
+            header_token_limit: {
+                let v = get_or("header_address_token_limit", "10240");
+                v.trim().parse().map_err(|_| {
+                    anyhow::anyhow!("header_address_token_limit = {v}: expected a number")
+                })?
+            },
         })
     }
 

@@ -256,12 +256,20 @@ pub async fn run(
             end += 1;
         }
         let last = end >= msg.body.len() || offset as usize + bytes >= limit;
+        // The lines move into the chunk and back: no copy of the body.
         let chunk = BodyChunk {
             offset,
-            lines: msg.body[start..end].to_vec(),
+            lines: msg.body[start..end]
+                .iter_mut()
+                .map(std::mem::take)
+                .collect(),
             last,
         };
-        for mut v in scan.body(ctx, &chunk).await {
+        let verdicts = scan.body(ctx, &chunk).await;
+        for (slot, line) in msg.body[start..end].iter_mut().zip(chunk.lines) {
+            *slot = line;
+        }
+        for mut v in verdicts {
             if v.index as usize >= end - start {
                 tracing::warn!(
                     "{}: plugin {} returned a verdict for body line {} outside its chunk",

@@ -137,15 +137,23 @@ pub fn addresses(value: &str) -> Vec<String> {
 
 /// Apply -t (recipients from To:, Cc:, Bcc:; Bcc: removed) and, with -F,
 /// add `From: Full Name <sender>` when the message has no From:. Returns
-/// (message, extra recipients).
-pub fn prepare(msg: Vec<u8>, extract: bool, from_header: Option<&str>) -> (Vec<u8>, Vec<String>) {
+/// (message, extra recipients). As Postfix's cleanup, -t reads only the
+/// first `token_limit` (header_address_token_limit) address tokens of each
+/// header.
+pub fn prepare(
+    msg: Vec<u8>,
+    extract: bool,
+    from_header: Option<&str>,
+    token_limit: usize,
+) -> (Vec<u8>, Vec<String>) {
     let (hdrs, body_at) = headers(&msg);
     let has = |n: &str| hdrs.iter().any(|(k, _)| k.eq_ignore_ascii_case(n));
     let mut rcpts = Vec::new();
     if extract {
         for (k, v) in &hdrs {
             if ["to", "cc", "bcc"].contains(&k.to_ascii_lowercase().as_str()) {
-                rcpts.extend(addresses(v));
+                let parsed = crate::cleanup::header_rewrite::token_prefix(v, token_limit);
+                rcpts.extend(addresses(parsed));
             }
         }
     }
@@ -212,10 +220,15 @@ pub fn main(args: Args) -> Outcome {
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input)?;
     let ignore_dots = args.ignore_dots || args.options.iter().any(|o| o == "i");
+    let token_limit = crate::delivery::smtp::param(&config, "header_address_token_limit", "10240");
+    let token_limit: usize = token_limit.trim().parse().map_err(|_| {
+        anyhow::anyhow!("header_address_token_limit = {token_limit}: expected a number")
+    })?;
     let (data, mut rcpts) = prepare(
         read_message(&input, ignore_dots),
         args.extract,
         from_header.as_deref(),
+        token_limit,
     );
     rcpts.extend(args.recipients.iter().flat_map(|r| addresses(r)));
     rcpts.dedup();
@@ -273,7 +286,7 @@ mod tests {
             b"To: A <a@x.org>, b@y.org (Bee)\nBcc: c@z.org,\n d@z.org\nSubject: s\n\nbody\n",
             true,
         );
-        let (out, rcpts) = prepare(msg, true, Some("Me <me@h>"));
+        let (out, rcpts) = prepare(msg, true, Some("Me <me@h>"), 10240);
         assert_eq!(rcpts, vec!["a@x.org", "b@y.org", "c@z.org", "d@z.org"]);
         let s = String::from_utf8(out).unwrap();
         assert!(!s.contains("Bcc") && !s.contains("d@z.org"));
@@ -283,8 +296,19 @@ mod tests {
     }
 
     #[test]
+    fn extraction_reads_header_address_token_limit_tokens() {
+        // a @ x . org , = 6 tokens an address: 13 tokens hold two and a bit.
+        let msg = read_message(
+            b"To: a@x.org, b@x.org, c@x.org\nCc: d@x.org\n\nbody\n",
+            true,
+        );
+        let (_, rcpts) = prepare(msg, true, None, 13);
+        assert_eq!(rcpts, vec!["a@x.org", "b@x.org", "c", "d@x.org"]);
+    }
+
+    #[test]
     fn headerless_input_gets_a_header() {
-        let (out, _) = prepare(read_message(b"just text\n", true), false, None);
+        let (out, _) = prepare(read_message(b"just text\n", true), false, None, 10240);
         let s = String::from_utf8(out).unwrap();
         assert_eq!(s, "\r\njust text\r\n");
     }

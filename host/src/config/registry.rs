@@ -58,6 +58,8 @@ pub const MTA_PARAMS: &[(&str, &str)] = &[
     ("rbl_score_sites", ""),
     ("rbl_score_threshold", "1"),
     ("control_socket", "$queue_directory/control"),
+    // header-checks: also match body_checks against decoded text parts.
+    ("body_checks_decode", "no"),
 ];
 
 /// Pre-3.x names that `postconf -d` no longer lists but that current
@@ -212,6 +214,7 @@ pub const IMPLEMENTED: &[&str] = &[
     "header_size_limit",
     "mime_nesting_limit",
     "disable_mime_input_processing",
+    "header_address_token_limit",
     "canonical_maps",
     "sender_canonical_maps",
     "recipient_canonical_maps",

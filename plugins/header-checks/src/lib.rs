@@ -20,6 +20,18 @@
 //!   DUNNO and OK stop the search for that line. An unknown action is logged
 //!   and the line passes, as Postfix does.
 //!
+//! - With body_checks_decode = yes (an mta option, default no), the text
+//!   of base64 and quoted-printable `text/*` parts is also decoded
+//!   (mail-parser; charset converted to UTF-8) and each decoded line
+//!   matched against body_checks, so a phrase hidden by the transfer
+//!   encoding is caught. REJECT, DISCARD, HOLD, WARN and the other
+//!   message-level actions act as on a raw line; IGNORE, REPLACE, PREPEND
+//!   and STRIP cannot edit the encoded original and become a WARN naming
+//!   the action. At most body_checks_size_limit bytes of each part are
+//!   decoded.
+//! - A multipart nested deeper than mime_nesting_limit allows is rejected
+//!   with Postfix's `550 5.6.0 MIME nesting exceeds safety limit`.
+//!
 //! Limitation: a folded MIME header whose lines straddle two body chunks can
 //! be REPLACEd or PREPENDed to only when its first line is in the chunk that
 //! completes it; otherwise the edit is logged as a warning instead.
@@ -29,7 +41,7 @@ pub mod mime;
 pub mod rules;
 
 use action::Action;
-use mime::{ContentType, HeaderClass, Item, Walker};
+use mime::{ContentType, Encoding, HeaderClass, Item, Walker};
 use mta_sdk::{
     log, BodyChunk, Capability, Config, Context, Description, Header, IndexedVerdict, Plugin,
     Stage, Verdict,
@@ -53,6 +65,7 @@ pub const PARAMETERS: &[&str] = &[
     "disable_mime_input_processing",
     "mime_nesting_limit",
     "header_size_limit",
+    "body_checks_decode",
 ];
 
 /// The compiled checks of one instance, and the message being inspected.
@@ -65,6 +78,8 @@ pub struct HeaderChecks {
     mime_processing: bool,
     nesting_limit: usize,
     header_limit: usize,
+    /// body_checks_decode: also match decoded text parts.
+    decode: bool,
     message: Option<Message>,
 }
 
@@ -85,11 +100,12 @@ impl Plugin for HeaderChecks {
     }
 
     fn init(config: &Config) -> Result<Self, String> {
+        let mut compiled = rules::Compiled::new();
         Ok(HeaderChecks {
-            header: Rules::load(config, "header_checks")?,
-            mime: Rules::load(config, "mime_header_checks")?,
-            nested: Rules::load(config, "nested_header_checks")?,
-            body: Rules::load(config, "body_checks")?,
+            header: Rules::load(config, "header_checks", &mut compiled)?,
+            mime: Rules::load(config, "mime_header_checks", &mut compiled)?,
+            nested: Rules::load(config, "nested_header_checks", &mut compiled)?,
+            body: Rules::load(config, "body_checks", &mut compiled)?,
             body_limit: config
                 .parse_setting("body_checks_size_limit")?
                 .unwrap_or(DEFAULT_BODY_LIMIT),
@@ -100,6 +116,7 @@ impl Plugin for HeaderChecks {
             header_limit: config
                 .parse_setting("header_size_limit")?
                 .unwrap_or(DEFAULT_HEADER_LIMIT),
+            decode: postfix_bool(config, "body_checks_decode")?,
             message: None,
         })
     }
@@ -109,7 +126,11 @@ impl Plugin for HeaderChecks {
             .iter()
             .find(|h| h.is("Content-Type"))
             .map(|h| ContentType::parse(&h.value));
-        self.message = Some(self.new_message(ctx, content_type.as_ref()));
+        let encoding = headers
+            .iter()
+            .find(|h| h.is("Content-Transfer-Encoding"))
+            .and_then(|h| Encoding::parse(&h.value));
+        self.message = Some(self.new_message(ctx, content_type.as_ref(), encoding));
         let mut out = Vec::new();
         for (index, header) in headers.iter().enumerate() {
             let class = if self.mime_processing && mime::is_mime_header(header.name.as_bytes()) {
@@ -142,7 +163,7 @@ impl Plugin for HeaderChecks {
             .is_some_and(|m| m.queue_id == ctx.queue_id());
         if !same_message {
             // No headers hook for this message: walk it without its Content-Type.
-            self.message = Some(self.new_message(ctx, None));
+            self.message = Some(self.new_message(ctx, None, None));
         }
         if self.mime.is_empty() && self.nested.is_empty() && self.body.is_empty() {
             return Vec::new();
@@ -173,6 +194,48 @@ impl Plugin for HeaderChecks {
                         }
                         None => false,
                     }
+                }
+                Item::Decoded {
+                    encoding,
+                    lines,
+                    at,
+                } => {
+                    let anchor = at.unwrap_or(chunk.lines.len().saturating_sub(1));
+                    let mut stop = false;
+                    for line in &lines {
+                        let Some(v) = check(&self.body, "body_checks", line) else {
+                            continue;
+                        };
+                        log::info(&format!(
+                            "body_checks_decode: {} text matched: {}",
+                            encoding.name(),
+                            printable(line)
+                        ));
+                        let v = decoded_verdict(v, line);
+                        stop = ends_inspection(&v);
+                        out.push(v.at(anchor));
+                        if stop {
+                            break;
+                        }
+                    }
+                    stop
+                }
+                Item::NestingExceeded {
+                    text,
+                    lines,
+                    completed_by,
+                } => {
+                    log::info(&format!(
+                        "mime-error MIME nesting exceeds safety limit: {}",
+                        printable(&text)
+                    ));
+                    let v = Verdict::Reject(mta_sdk::Reply {
+                        code: Some(550),
+                        enhanced: Some("5.6.0".into()),
+                        text: Some("MIME nesting exceeds safety limit".into()),
+                    });
+                    out.extend(place(v, &lines, completed_by, chunk.lines.len(), &text));
+                    true
                 }
                 Item::Header {
                     class,
@@ -207,15 +270,25 @@ impl Plugin for HeaderChecks {
 }
 
 impl HeaderChecks {
-    fn new_message(&self, ctx: &Context, content_type: Option<&ContentType>) -> Message {
+    fn new_message(
+        &self,
+        ctx: &Context,
+        content_type: Option<&ContentType>,
+        encoding: Option<Encoding>,
+    ) -> Message {
+        let mut walker = Walker::new(
+            content_type,
+            self.mime_processing,
+            self.nesting_limit,
+            self.header_limit,
+        );
+        if self.decode && !self.body.is_empty() {
+            let limit = usize::try_from(self.body_limit).unwrap_or(usize::MAX);
+            walker = walker.decoding(limit, content_type, encoding);
+        }
         Message {
             queue_id: ctx.queue_id(),
-            walker: Walker::new(
-                content_type,
-                self.mime_processing,
-                self.nesting_limit,
-                self.header_limit,
-            ),
+            walker,
             done: false,
         }
     }
@@ -271,6 +344,34 @@ fn check(rules: &Rules, parameter: &str, input: &[u8]) -> Option<Verdict> {
             ))
         }
     }
+}
+
+/// A body_checks verdict for a decoded line. The line exists only decoded,
+/// so actions that edit it (IGNORE, REPLACE, PREPEND, STRIP) cannot be
+/// carried out on the encoded original: they become a WARN that names the
+/// action, so the operator sees the rule fire and nothing is silently lost.
+fn decoded_verdict(v: Verdict, line: &[u8]) -> Verdict {
+    let action = match &v {
+        Verdict::Ignore => "IGNORE",
+        Verdict::Replace(_) => "REPLACE",
+        Verdict::Prepend(_) => "PREPEND",
+        Verdict::Strip(_) => "STRIP",
+        _ => return v,
+    };
+    Verdict::Warn(format!(
+        "{action} not applied to decoded text: {}",
+        printable(line)
+    ))
+}
+
+/// A line for a log message: invalid UTF-8 replaced, control characters
+/// blanked, at most 200 characters (Postfix logs `%.200s`).
+fn printable(line: &[u8]) -> String {
+    String::from_utf8_lossy(line)
+        .chars()
+        .take(200)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// REJECT, DISCARD and PASS stop header and body inspection (as does a

@@ -4,11 +4,21 @@
 use mta_pattern::{PatternTable, Syntax};
 use mta_sdk::lookup::{self, LookupError, Query};
 use mta_sdk::Config;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+/// Tables compiled so far in one `init`, by name. Postfix's defaults make
+/// mime_header_checks and nested_header_checks `$header_checks`: sharing
+/// the compiled table keeps an instance from compiling it three times.
+pub type Compiled = HashMap<String, Rc<PatternTable>>;
 
 /// One table named in a check parameter.
 enum Table {
     /// regexp: or pcre:, compiled from the source the host passed.
-    Pattern { name: String, table: PatternTable },
+    Pattern {
+        name: String,
+        table: Rc<PatternTable>,
+    },
     /// Any other type: the whole line is the key (an exact lookup).
     Indexed { name: String },
 }
@@ -28,8 +38,13 @@ pub struct Match {
 }
 
 impl Rules {
-    /// Load the tables named in the value of `parameter`.
-    pub fn load(config: &Config, parameter: &str) -> Result<Rules, String> {
+    /// Load the tables named in the value of `parameter`, reusing those
+    /// already in `compiled`.
+    pub fn load(
+        config: &Config,
+        parameter: &str,
+        compiled: &mut Compiled,
+    ) -> Result<Rules, String> {
         let value = config.setting(parameter).unwrap_or("");
         let mut tables = Vec::new();
         for name in value
@@ -46,11 +61,20 @@ impl Rules {
             };
             tables.push(match syntax {
                 Some(syntax) => {
-                    let source = config.table_source(name).ok_or_else(|| {
-                        format!("{parameter}: table {name} could not be read by the host")
-                    })?;
-                    let table = PatternTable::parse(syntax, name, source)
-                        .map_err(|e| format!("{parameter}: {e}"))?;
+                    let table = match compiled.get(name) {
+                        Some(t) => t.clone(),
+                        None => {
+                            let source = config.table_source(name).ok_or_else(|| {
+                                format!("{parameter}: table {name} could not be read by the host")
+                            })?;
+                            let t = Rc::new(
+                                PatternTable::parse(syntax, name, source)
+                                    .map_err(|e| format!("{parameter}: {e}"))?,
+                            );
+                            compiled.insert(name.to_string(), t.clone());
+                            t
+                        }
+                    };
                     Table::Pattern {
                         name: name.to_string(),
                         table,

@@ -382,3 +382,87 @@ fn classification_matches_postfix() {
     seen.truncate(expected.len() + 1);
     assert_eq!(seen, expected);
 }
+
+/// "hello\nthe secret phrase is here\n" in base64, and a quoted-printable
+/// latin-1 line that hides "geheimer Satz" behind soft breaks and =XX.
+const B64_PART: &[&str] = &["aGVsbG8KdGhlIHNlY3JldCBwaHJhc2UgaXMgaGVyZQo="];
+const QP_PART: &[&str] = &["ein ge=", "heimer S=E4tz ist =", "hier"];
+
+fn decode_config(decode: &str, rules: &str) -> Config {
+    config("", None, None, rules).with_setting("body_checks_decode", decode)
+}
+
+fn encoded_message(p: &mut HeaderChecks, last: bool) -> Vec<IndexedVerdict> {
+    p.headers(
+        &msg_ctx(),
+        &headers("Content-Type: multipart/mixed; boundary=b\n"),
+    );
+    let mut all = vec![
+        "--b",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Transfer-Encoding: base64",
+        "",
+    ];
+    all.extend_from_slice(B64_PART);
+    all.extend_from_slice(&[
+        "--b",
+        "Content-Type: text/plain; charset=iso-8859-1",
+        "Content-Transfer-Encoding: quoted-printable",
+        "",
+    ]);
+    all.extend_from_slice(QP_PART);
+    if last {
+        all.push("--b--");
+    }
+    p.body(&msg_ctx(), &body(0, &all, true))
+}
+
+#[test]
+fn body_checks_decode_finds_phrases_hidden_by_base64_and_qp() {
+    let _host = TestHost::new().install();
+    let rules = "/secret phrase/ REJECT hidden\n/geheimer S\u{e4}tz ist hier/ WARN qp text\n";
+    // Off (the default): the encoded lines do not match.
+    let mut off = plugin(&decode_config("no", rules));
+    assert!(encoded_message(&mut off, true).is_empty());
+    let mut default = plugin(&config("", None, None, rules));
+    assert!(encoded_message(&mut default, true).is_empty());
+    // On: the base64 part's decoded line rejects, anchored at the boundary
+    // that ended the part (line 5), and ends inspection.
+    let mut on = plugin(&decode_config("yes", rules));
+    assert_eq!(
+        encoded_message(&mut on, true),
+        vec![Verdict::reject("hidden").at(5)]
+    );
+    // The QP part, converted from latin-1, matched at the end of the body.
+    let mut qp = plugin(&decode_config(
+        "yes",
+        "/geheimer S\u{e4}tz ist hier/ WARN qp text\n",
+    ));
+    assert_eq!(
+        encoded_message(&mut qp, false),
+        vec![Verdict::warn("qp text").at(11)]
+    );
+}
+
+#[test]
+fn body_checks_decode_line_edits_become_warnings() {
+    let _host = TestHost::new().install();
+    let mut p = plugin(&decode_config("yes", "/secret phrase/ IGNORE\n"));
+    assert_eq!(
+        encoded_message(&mut p, true),
+        vec![Verdict::warn("IGNORE not applied to decoded text: the secret phrase is here").at(5)]
+    );
+}
+
+#[test]
+fn body_checks_decode_respects_body_checks_size_limit() {
+    let _host = TestHost::new().install();
+    // Only the first 8 encoded bytes ("aGVsbG8K" = "hello\n") are decoded.
+    let c = decode_config("yes", "/secret phrase/ REJECT\n/^hello$/ WARN start\n")
+        .with_setting("body_checks_size_limit", "8");
+    let mut p = plugin(&c);
+    assert_eq!(
+        encoded_message(&mut p, true),
+        vec![Verdict::warn("start").at(5)]
+    );
+}

@@ -1,10 +1,18 @@
 //! A loaded table: compiled patterns, a `RegexSet` prefilter, first-match walk.
+//!
+//! Loading checks every pattern (syntax, refused constructs, `$n` range)
+//! but compiles only the one `RegexSet` that decides which rules match; a
+//! rule's own regex is compiled the first time it wins with a result that
+//! needs its capture groups. A guest plugin compiles its tables in every
+//! new instance, so this keeps instance start-up (and recycling after
+//! plugin_max_use) cheap: about half the compile work of building both.
 
 use crate::parse::{logical_lines, parse_line, Flags, Line, Pattern};
 use crate::refuse::unsupported;
 use crate::subst::Template;
 use crate::{PatternError, Syntax};
 use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use std::sync::OnceLock;
 
 /// Compiled-size caps: generous, since tables are trusted operator input,
 /// but bounded so a pathological table fails to load instead of eating memory.
@@ -51,7 +59,9 @@ enum Entry {
 pub struct PatternTable {
     syntax: Syntax,
     entries: Vec<Entry>,
-    regexes: Vec<Regex>,
+    /// Each pattern's `regex` source, and its regex once one was needed.
+    sources: Vec<String>,
+    regexes: Vec<OnceLock<Option<Regex>>>,
     /// All patterns at once: one pass tells which patterns match.
     set: RegexSet,
     /// Whether any pattern is negated (then "nothing matched" can still hit).
@@ -67,7 +77,6 @@ impl PatternTable {
             message,
         };
         let mut entries = Vec::new();
-        let mut regexes = Vec::new();
         let mut sources = Vec::new();
         let mut open_ifs: Vec<(usize, usize)> = Vec::new(); // (entry index, line)
         let mut any_negated = false;
@@ -87,19 +96,18 @@ impl PatternTable {
                 }
                 Line::If(pattern) => {
                     any_negated |= pattern.negated;
-                    let (source, regex) = compile(syntax, &pattern).map_err(|m| err(line, m))?;
+                    let (source, _) = check(syntax, &pattern).map_err(|m| err(line, m))?;
                     open_ifs.push((entries.len(), line));
                     entries.push(Entry::If {
-                        pattern: regexes.len(),
+                        pattern: sources.len(),
                         negated: pattern.negated,
                         skip_to: 0,
                     });
-                    regexes.push(regex);
                     sources.push(source);
                 }
                 Line::Rule { pattern, result } => {
                     any_negated |= pattern.negated;
-                    let (source, regex) = compile(syntax, &pattern).map_err(|m| err(line, m))?;
+                    let (source, groups) = check(syntax, &pattern).map_err(|m| err(line, m))?;
                     let template = Template::parse(&result).map_err(|m| err(line, m))?;
                     if let Some(n) = template.max_group() {
                         if pattern.negated {
@@ -108,7 +116,6 @@ impl PatternTable {
                                 format!("${n} substitution with a negated pattern (it has no match to take it from)"),
                             ));
                         }
-                        let groups = regex.captures_len() - 1;
                         if n > groups {
                             return Err(err(
                                 line,
@@ -117,13 +124,12 @@ impl PatternTable {
                         }
                     }
                     entries.push(Entry::Rule {
-                        pattern: regexes.len(),
+                        pattern: sources.len(),
                         negated: pattern.negated,
                         line,
                         literal: template.literal(),
                         template,
                     });
-                    regexes.push(regex);
                     sources.push(source);
                 }
             }
@@ -140,7 +146,8 @@ impl PatternTable {
         Ok(PatternTable {
             syntax,
             entries,
-            regexes,
+            regexes: sources.iter().map(|_| OnceLock::new()).collect(),
+            sources,
             set,
             any_negated,
         })
@@ -166,10 +173,13 @@ impl PatternTable {
         if self.entries.is_empty() {
             return None;
         }
-        let matches = self.set.matches(input);
-        if !matches.matched_any() && !self.any_negated {
+        // Most inputs match no rule: `is_match` answers that without
+        // allocating the per-pattern match set and may stop at the first
+        // match, where `matches` must look for every pattern.
+        if !self.any_negated && !self.set.is_match(input) {
             return None;
         }
+        let matches = self.set.matches(input);
         let mut i = 0;
         while i < self.entries.len() {
             match &self.entries[i] {
@@ -195,7 +205,7 @@ impl PatternTable {
                     if matches.matched(*pattern) != *negated {
                         let value = match literal {
                             Some(v) => v.clone(),
-                            None => match self.regexes[*pattern].captures(input) {
+                            None => match self.regex(*pattern).and_then(|r| r.captures(input)) {
                                 Some(caps) => template.expand(&caps),
                                 None => Vec::new(),
                             },
@@ -209,14 +219,23 @@ impl PatternTable {
         None
     }
 
+    /// Pattern `i` compiled on its own (for its capture groups), built on
+    /// first use. It compiled as part of the set, so it compiles alone.
+    fn regex(&self, i: usize) -> Option<&Regex> {
+        self.regexes[i]
+            .get_or_init(|| build(&self.sources[i]).ok())
+            .as_ref()
+    }
+
     /// `lookup` for text input, the value as text.
     pub fn lookup_str(&self, input: &str) -> Option<String> {
         self.lookup(input.as_bytes()).map(|f| f.value_lossy())
     }
 }
 
-/// Translate flags into inline `regex` flags and compile one pattern.
-fn compile(syntax: Syntax, p: &Pattern) -> Result<(String, Regex), String> {
+/// Translate flags into inline `regex` flags and check one pattern: the
+/// `regex` source and its number of capture groups, or why it is refused.
+fn check(syntax: Syntax, p: &Pattern) -> Result<(String, usize), String> {
     let body = match syntax {
         Syntax::Regexp => crate::posix::translate_brackets(&p.body),
         Syntax::Pcre => p.body.clone(),
@@ -229,11 +248,13 @@ fn compile(syntax: Syntax, p: &Pattern) -> Result<(String, Regex), String> {
         ));
     }
     let source = regex_source(&body, p.flags);
-    let regex = RegexBuilder::new(&source)
+    // The parser `regex::bytes` uses, with the same settings: a pattern
+    // accepted here is accepted when compiled.
+    let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
-        .size_limit(SIZE_LIMIT)
-        .dfa_size_limit(DFA_SIZE_LIMIT)
+        .utf8(false)
         .build()
+        .parse(&source)
         .map_err(|e| {
             format!(
                 "{} pattern /{}/ is not valid: {}",
@@ -242,7 +263,16 @@ fn compile(syntax: Syntax, p: &Pattern) -> Result<(String, Regex), String> {
                 first_line_summary(&e.to_string())
             )
         })?;
-    Ok((source, regex))
+    Ok((source, hir.properties().explicit_captures_len()))
+}
+
+/// Compile one checked pattern on its own.
+fn build(source: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(source)
+        .unicode(false)
+        .size_limit(SIZE_LIMIT)
+        .dfa_size_limit(DFA_SIZE_LIMIT)
+        .build()
 }
 
 fn regex_source(body: &str, f: Flags) -> String {
