@@ -185,4 +185,38 @@ mod tests {
         assert_eq!((l.bytes.as_slice(), l.end), (&b"xxxxxx"[..], LineEnd::CrLf));
         assert!(c.read_line(100).await.unwrap().is_none());
     }
+
+    /// Lines that arrive cut at every possible place (a CRLF split between
+    /// two reads included), well past the buffer's 64 KiB compaction point,
+    /// come out whole and in order from `next_line`.
+    #[tokio::test]
+    async fn lines_split_across_reads() {
+        let (mut a, b) = tokio::io::duplex(97);
+        let mut text = Vec::new();
+        for n in 0..3000 {
+            text.extend_from_slice(format!("line {n} {}\r\n", "x".repeat(n % 90)).as_bytes());
+        }
+        let sent = text.clone();
+        let writer = tokio::spawn(async move {
+            // Pieces of 1..=13 bytes, so cuts fall everywhere.
+            let mut rest = &sent[..];
+            let mut k = 0;
+            while !rest.is_empty() {
+                let n = (k % 13 + 1).min(rest.len());
+                a.write_all(&rest[..n]).await.unwrap();
+                rest = &rest[n..];
+                k += 1;
+            }
+        });
+        let mut c = Conn::new(Box::new(b));
+        let mut got = Vec::new();
+        while let Some((range, end)) = c.next_line(1000).await.unwrap() {
+            assert_eq!(end, LineEnd::CrLf);
+            got.extend_from_slice(c.line(range));
+            got.extend_from_slice(b"\r\n");
+        }
+        writer.await.unwrap();
+        assert_eq!(got.len(), text.len());
+        assert!(got == text, "lines altered");
+    }
 }
