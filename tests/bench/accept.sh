@@ -39,6 +39,20 @@ now() { date +%s.%N; }
 wait_port() { i=0; while ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; do i=$((i+1)); [ $i -gt 200 ] && return 1; sleep 0.05; done; }
 count() { find "$1" -type f 2>/dev/null | wc -l; }
 wait_count() { i=0; while [ "$(count "$1")" -lt "$2" ]; do i=$((i+1)); [ $i -gt 12000 ] && return 1; sleep 0.05; done; }
+# sent_count LOG: delivery lines in a maillog (discard and smtp alike log status=sent).
+sent_count() { grep -c 'status=sent' "$1" 2>/dev/null || true; }
+# check_all NAME LOG: every message must have gone through, or the figure is void.
+check_all() {
+    i=0
+    while [ "$(sent_count "$2")" -lt "$N" ]; do
+        i=$((i+1))
+        if [ $i -gt 600 ]; then
+            echo "$1: only $(sent_count "$2") of $N messages delivered: figure void" >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
+}
 source_run() { smtp-source -s 20 -l 4096 -m "$N" -f a@example.org -t b@example.net "127.0.0.1:$1"; }
 rate() { python3 -c "import sys; t=float(sys.argv[2])-float(sys.argv[1]); print('%.2fs %.0f msg/s' % (t, int(sys.argv[3])/t))" "$1" "$2" "$N"; }
 
@@ -77,11 +91,13 @@ printf 'compatibility_level = 3.6\nmynetworks = 127.0.0.0/8\n' > "$W/pf-accept.c
 wait_port "$P"
 t0=$(now); source_run "$P"; t1=$(now)
 echo "postfix accept: $(rate "$t0" "$t1" | tee "$W/pf-accept.rate")"
+check_all "postfix accept" "$W/pf-accept/work/maillog"
 "$PFREF" stop "$W/pf-accept" >/dev/null 2>&1 || true
 
 mta_start mta-accept "$(printf 'default_transport = discard\nrelay_transport = discard\n')"
 t0=$(now); source_run "$P"; t1=$(now)
 echo "mta accept:     $(rate "$t0" "$t1" | tee "$W/mta-accept.rate")"
+check_all "mta accept" "$W/mta-accept/log"
 mta_stop
 
 S=$(port); sink "$S" "$W/pf-sink"
@@ -98,6 +114,7 @@ mta_start mta "$(printf 'relayhost = [127.0.0.1]:%s\nsmtp_tls_security_level = n
 t0=$(now); source_run "$P"; t1=$(now); wait_count "$W/mta-sink" "$N"; t2=$(now)
 echo "mta accept while relaying: $(rate "$t0" "$t1")"
 echo "mta relay:      $(rate "$t0" "$t2" | tee "$W/mta-relay.rate")"
+check_all "mta relay" "$W/mta/log"
 mta_stop
 python3 - "$W" <<'PY'
 import sys
