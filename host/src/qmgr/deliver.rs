@@ -108,30 +108,46 @@ pub fn route(params: &Params, resolver: &Resolver, filter: Option<&str>, rcpt: &
     }
 }
 
-/// Postfix's error(8): the next hop is the reason, optionally led by an
-/// enhanced status code (`5.1.6 User has moved to ...`); a 4.x.x code
-/// defers, anything else bounces.
-fn error_result(reason: &str) -> RcptResult {
-    let (dsn, text) = match reason.split_once(' ') {
-        Some((d, t)) if is_dsn(d) => (d, t),
-        _ => ("5.0.0", reason),
+/// The error(8) and discard(8) pseudo-agents. As in Postfix, the next-hop
+/// field is the reason logged (`discard:example.net` logs
+/// `status=sent (example.net)`), and a leading RFC 3463 code becomes the dsn
+/// (`error:5.1.1 User unknown` logs `dsn=5.1.1, status=bounced (User
+/// unknown)`); error with a 4.x.x code defers instead of bouncing.
+pub fn pseudo_agent(route: &Route) -> RcptResult {
+    let discard = route.transport == "discard";
+    let text = route.nexthop.trim();
+    let (code, reason) = match crate::delivery::enhanced_code(text) {
+        Some(c) if discard == c.starts_with('2') => {
+            let rest = text[c.len()..].trim_start().to_string();
+            (Some(c), rest)
+        }
+        _ => (None, text.to_string()),
     };
-    let status = if dsn.starts_with('4') {
+    if discard {
+        let reason = if reason.is_empty() {
+            "discarded".to_string()
+        } else {
+            reason
+        };
+        return RcptResult::new(
+            Status::Sent,
+            code.as_deref().unwrap_or("2.0.0"),
+            "none",
+            reason,
+        );
+    }
+    let code = code.unwrap_or_else(|| "5.0.0".to_string());
+    let status = if code.starts_with('4') {
         Status::Deferred
     } else {
         Status::Bounced
     };
-    RcptResult::new(status, dsn, "none", text.to_string())
-}
-
-/// `4.x.y` or `5.x.y`.
-fn is_dsn(d: &str) -> bool {
-    let parts: Vec<&str> = d.split('.').collect();
-    parts.len() == 3
-        && matches!(parts[0], "4" | "5")
-        && parts[1..]
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    let reason = if reason.is_empty() {
+        "delivery failed".to_string()
+    } else {
+        reason
+    };
+    RcptResult::new(status, &code, "none", reason)
 }
 
 fn secs(d: Duration) -> String {
@@ -227,11 +243,7 @@ pub async fn message(ctx: &Ctx, mut rec: QueueRecord) {
                 let res = match route.transport.as_str() {
                     "smtp" | "relay" => smtp.deliver(&route.nexthop, &sender, &addrs, &body).await,
                     "local" => local.deliver(&qid, &sender, &addrs, &body).await,
-                    "error" => vec![error_result(&route.nexthop); addrs.len()],
-                    "discard" => vec![
-                        RcptResult::new(Status::Sent, "2.0.0", "none", "discarded");
-                        addrs.len()
-                    ],
+                    "error" | "discard" => vec![pseudo_agent(&route); addrs.len()],
                     other => {
                         let r = RcptResult::new(
                             Status::Deferred,
@@ -407,5 +419,43 @@ mod tests {
         );
         assert_eq!(secs(Duration::from_millis(120)), "0.12");
         assert_eq!(secs(Duration::ZERO), "0");
+    }
+
+    fn pseudo(transport: &str, nexthop: &str) -> (Status, String, String) {
+        let r = pseudo_agent(&Route {
+            transport: transport.into(),
+            nexthop: nexthop.into(),
+        });
+        (r.status, r.dsn, r.reason)
+    }
+
+    /// discard(8) and error(8) log the next hop as the reason, as Postfix's do.
+    #[test]
+    fn pseudo_agents_log_the_next_hop_as_reason() {
+        let s = |x: &str| x.to_string();
+        assert_eq!(
+            pseudo("discard", "example.net"),
+            (Status::Sent, s("2.0.0"), s("example.net"))
+        );
+        assert_eq!(
+            pseudo("discard", ""),
+            (Status::Sent, s("2.0.0"), s("discarded"))
+        );
+        assert_eq!(
+            pseudo("error", "5.1.1 User unknown in virtual alias table"),
+            (
+                Status::Bounced,
+                s("5.1.1"),
+                s("User unknown in virtual alias table")
+            )
+        );
+        assert_eq!(
+            pseudo("error", "4.3.5 try later"),
+            (Status::Deferred, s("4.3.5"), s("try later"))
+        );
+        assert_eq!(
+            pseudo("error", "no such route"),
+            (Status::Bounced, s("5.0.0"), s("no such route"))
+        );
     }
 }

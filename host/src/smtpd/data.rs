@@ -99,7 +99,9 @@ impl Session {
         let timeout = self.limits().timeout;
         let max = self.limits().message_size_limit;
         let bare = self.limits().bare_newline;
-        let mut data = Vec::new();
+        // Most messages fit the first allocation (smtp-source and typical
+        // mail are a few KiB); larger ones grow it geometrically.
+        let mut data = Vec::with_capacity(8192);
         let mut size: u64 = 0;
         let mut too_big = false;
         let mut at_line_start = true;
@@ -107,7 +109,8 @@ impl Session {
         // a CRLF and be followed by one.
         let mut prev_crlf = true;
         loop {
-            let line = match tokio::time::timeout(timeout, self.conn.read_line(limit)).await {
+            let (range, end) = match tokio::time::timeout(timeout, self.conn.next_line(limit)).await
+            {
                 Err(_) => {
                     tracing::info!("timeout after DATA ({size} bytes) from {}", self.client());
                     let r = Reply::new(
@@ -118,7 +121,7 @@ impl Session {
                     self.conn.queue(&r.to_wire());
                     return Err(Next::Close);
                 }
-                Ok(Ok(Some(l))) => l,
+                Ok(Ok(Some(found))) => found,
                 Ok(_) => {
                     tracing::info!(
                         "lost connection after DATA ({size} bytes) from {}",
@@ -127,10 +130,12 @@ impl Session {
                     return Err(Next::Close);
                 }
             };
-            if at_line_start && prev_crlf && line.end == LineEnd::CrLf && line.bytes == b"." {
+            // The line is copied once, from the read buffer into the message.
+            let mut bytes = self.conn.line(range.clone());
+            if at_line_start && prev_crlf && end == LineEnd::CrLf && bytes == b"." {
                 break;
             }
-            if line.end == LineEnd::Lf && bare == BareNewline::Reject {
+            if end == LineEnd::Lf && bare == BareNewline::Reject {
                 tracing::info!(
                     "{}: reject: bare <LF> received from {}; {}",
                     self.txn
@@ -144,11 +149,10 @@ impl Session {
                     .await;
                 return Err(Next::Close);
             }
-            let mut bytes = &line.bytes[..];
             if at_line_start && bytes.len() > 1 && bytes[0] == b'.' {
                 bytes = &bytes[1..];
             }
-            let ends = line.end != LineEnd::Truncated;
+            let ends = end != LineEnd::Truncated;
             size += bytes.len() as u64 + if ends { 2 } else { 0 };
             if max > 0 && size > max {
                 too_big = true;
@@ -162,7 +166,7 @@ impl Session {
                 data = Vec::new();
             }
             at_line_start = ends;
-            prev_crlf = line.end == LineEnd::CrLf;
+            prev_crlf = end == LineEnd::CrLf;
         }
         Ok(if too_big { None } else { Some(data) })
     }
