@@ -279,6 +279,12 @@ struct Spec {
     file: PathBuf,
     builtin: bool,
     sidecar: Sidecar,
+    /// Settings the host adds for `init` (the drop-ins' names, for the
+    /// restrictions built-in).
+    extra_settings: Vec<(String, String)>,
+    /// `mta check`: everything but opening the plugin's kv store, which a
+    /// running daemon holds.
+    check_only: bool,
 }
 
 /// Load the built-ins this configuration needs (when `builtins`) and every drop-in.
@@ -286,6 +292,23 @@ pub async fn load_all(
     sandbox: &Sandbox,
     services: &Services<'_>,
     builtins: bool,
+) -> anyhow::Result<Loaded> {
+    load_all_for(sandbox, services, builtins, false).await
+}
+
+/// What `mta check` loads: as `load_all` with the built-ins, so the same
+/// code refuses the same configuration (an unknown name in a restriction
+/// list, a table the plugin cannot use), without touching the kv stores a
+/// running daemon holds open.
+pub async fn check_all(sandbox: &Sandbox, services: &Services<'_>) -> anyhow::Result<Loaded> {
+    load_all_for(sandbox, services, true, true).await
+}
+
+async fn load_all_for(
+    sandbox: &Sandbox,
+    services: &Services<'_>,
+    builtins: bool,
+    check_only: bool,
 ) -> anyhow::Result<Loaded> {
     let settings = Settings::from_config(services.config)?;
     let mut specs = Vec::new();
@@ -320,6 +343,8 @@ pub async fn load_all(
             file,
             builtin: true,
             sidecar: Sidecar::default(),
+            extra_settings: Vec::new(),
+            check_only,
         });
     }
     let mut refused = Vec::new();
@@ -347,18 +372,36 @@ pub async fn load_all(
         }
     }
     drop_ins.sort();
+    let mut drop_in_specs = Vec::new();
     for file in drop_ins {
         match read_sidecar(&file) {
-            Ok(sidecar) => specs.push(Spec {
+            Ok(sidecar) => drop_in_specs.push(Spec {
                 file,
                 builtin: false,
                 sidecar,
+                extra_settings: Vec::new(),
+                check_only,
             }),
             Err(e) => refuse(&settings, &mut refused, e)?,
         }
     }
+    // Drop-ins first: the restrictions built-in must know their names to
+    // accept them in restriction lists (and to refuse any other name).
     let mut plugins: Vec<Arc<Plugin>> = Vec::new();
-    for spec in specs {
+    let builtin_specs = std::mem::replace(&mut specs, drop_in_specs);
+    specs.extend(builtin_specs);
+    for mut spec in specs {
+        if spec.builtin && file_stem(&spec.file) == "restrictions" {
+            let names: Vec<&str> = plugins
+                .iter()
+                .filter(|p| !p.builtin)
+                .map(|p| p.name.as_str())
+                .collect();
+            spec.extra_settings.push((
+                crate::stages::placed::DROP_INS_SETTING.to_string(),
+                names.join(" "),
+            ));
+        }
         let builtin = spec.builtin;
         match load_one(sandbox, services, &settings, spec).await {
             Ok(p) if plugins.iter().any(|q| q.name == p.name) => {
@@ -413,6 +456,8 @@ pub async fn load_file(
             file: file.to_path_buf(),
             builtin: false,
             sidecar,
+            extra_settings: Vec::new(),
+            check_only: false,
         },
     )
     .await
@@ -536,6 +581,7 @@ async fn load_one(
         .iter()
         .map(|p| (p.clone(), services.config.get(p)))
         .collect();
+    init_settings.extend(spec.extra_settings.iter().cloned());
     init_settings.extend(sc.settings.iter().map(|(k, v)| (k.clone(), v.clone())));
     let table_names: Vec<String> = if spec.builtin {
         let mut t = Vec::new();
@@ -573,7 +619,7 @@ async fn load_one(
     } else {
         Some(sc.dns_zones.clone())
     };
-    let kv = if granted.contains(&Capability::Kv) {
+    let kv = if granted.contains(&Capability::Kv) && !spec.check_only {
         let path = settings
             .kv_path
             .clone()
