@@ -129,7 +129,8 @@ pub struct Settings {
     pub plugins: Vec<String>,
     /// smtpd_delay_reject
     pub delay_reject: bool,
-    /// smtpd_helo_required
+    /// smtpd_helo_required (enforced by smtpd itself, which answers MAIL
+    /// before HELO/EHLO with its own 503 as Postfix does; kept for logs)
     pub helo_required: bool,
     /// strict_rfc821_envelopes (enforced by the host's parser; kept for logs)
     pub strict_rfc821_envelopes: bool,

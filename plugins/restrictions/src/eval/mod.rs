@@ -144,13 +144,6 @@ impl<H: Host> Eval<'_, H> {
             Stage::Helo if !s.delay_reject => {
                 lists.push(("smtpd_helo_restrictions", self.helo_subject()))
             }
-            Stage::Mail | Stage::Etrn if s.helo_required && f.helo.is_none() => {
-                return Outcome::Reject(Reply::new(
-                    503,
-                    "5.1",
-                    "Error: send HELO/EHLO first".into(),
-                ))
-            }
             Stage::Mail if !s.delay_reject => {
                 lists.push(("smtpd_sender_restrictions", self.sender_subject()))
             }
@@ -464,11 +457,12 @@ impl<H: Host> Eval<'_, H> {
                 _ => Step::Continue,
             },
             Restriction::RejectUnknownClientHostname => {
-                self.unknown_client(f.client_name_status, "cannot find your hostname")
+                self.unknown_client(f.client_name_status, "cannot find your hostname", "7.25")
             }
             Restriction::RejectUnknownReverseClientHostname => self.unknown_client(
                 f.reverse_client_name_status,
                 "cannot find your reverse hostname",
+                "7.1",
             ),
             Restriction::RejectUnknownHeloHostname => self.unknown_helo(),
             Restriction::RejectUnknownSenderDomain => self.unknown_domain(true),
