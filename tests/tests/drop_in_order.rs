@@ -189,3 +189,46 @@ fn unknown_name_in_a_list_is_refused_by_check_and_run() {
     let (ok, out) = run(bin.to_str().expect("utf-8 path"), &["check", "-c", d]);
     assert!(ok, "{out}");
 }
+
+/// A drop-in named in smtpd_sender_restrictions runs where that list is
+/// evaluated: at MAIL with smtpd_delay_reject = no (its mail hook), at RCPT
+/// with the default `yes` (its rcpt hook), its answer worded for the
+/// sender either way. A fault there applies its failure action (451 4.3.0).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_in_in_sender_list_follows_delay_reject_and_fails_closed() {
+    let plugins = scratch("drop-sender-plugins");
+    drop_in(&plugins, "fixtures", "trapper", None);
+    let lists = "smtpd_sender_restrictions = permit_mynetworks, trapper\n";
+    let d = Daemon::start(
+        "drop-sender-nodelay",
+        &main_cf(&plugins, 1, &format!("{lists}smtpd_delay_reject = no\n")),
+        &[],
+    );
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.2").await;
+    assert!(c.cmd("EHLO client.example").await.starts_with("250"));
+    let r = c.cmd("MAIL FROM:<a@sender.example>").await;
+    assert_eq!(
+        r.trim_end(),
+        "554 5.7.1 <a@sender.example>: Sender address rejected: trapper answered a@sender.example"
+    );
+    let r = c.cmd("MAIL FROM:<trap@sender.example>").await;
+    assert!(r.starts_with("451 4.3.0"), "{r}");
+    d.wait_for("plugin trapper version 1.0.0: fault at mail");
+    c.cmd("QUIT").await;
+    drop(d);
+
+    let d = Daemon::start("drop-sender-delay", &main_cf(&plugins, 1, lists), &[]);
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.2").await;
+    assert!(c.cmd("EHLO client.example").await.starts_with("250"));
+    let r = c.cmd("MAIL FROM:<a@sender.example>").await;
+    assert!(r.starts_with("250 2.1.0"), "{r}");
+    let r = c.cmd("RCPT TO:<u@mx.test>").await;
+    assert_eq!(
+        r.trim_end(),
+        "554 5.7.1 <a@sender.example>: Sender address rejected: trapper answered u@mx.test"
+    );
+    c.cmd("QUIT").await;
+    // The trusted client is permitted before trapper is asked.
+    let r = rcpts(&d, "127.0.0.1", &["u@mx.test"]).await;
+    assert!(r[0].starts_with("250 2.1.5"), "{}", r[0]);
+}
