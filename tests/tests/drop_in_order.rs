@@ -232,3 +232,39 @@ async fn drop_in_in_sender_list_follows_delay_reject_and_fails_closed() {
     let r = rcpts(&d, "127.0.0.1", &["u@mx.test"]).await;
     assert!(r[0].starts_with("250 2.1.5"), "{}", r[0]);
 }
+
+/// Named in smtpd_end_of_data_restrictions, a drop-in answers after the
+/// final dot with the same instance that saw the message's headers and body
+/// (trapper counts them), and no longer runs at MAIL or RCPT by default.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drop_in_in_end_of_data_list_keeps_its_message_instance() {
+    let plugins = scratch("drop-eod-plugins");
+    drop_in(&plugins, "fixtures", "trapper", None);
+    let d = Daemon::start(
+        "drop-eod",
+        &main_cf(
+            &plugins,
+            1,
+            "smtpd_end_of_data_restrictions = permit_sasl_authenticated, trapper\n",
+        ),
+        &[],
+    );
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.2").await;
+    assert!(c.cmd("EHLO client.example").await.starts_with("250"));
+    // trapper's mail and rcpt hooks would reject: placed, they are not called.
+    let r = c.cmd("MAIL FROM:<a@sender.example>").await;
+    assert!(r.starts_with("250 2.1.0"), "{r}");
+    let r = c.cmd("RCPT TO:<u@mx.test>").await;
+    assert!(r.starts_with("250 2.1.5"), "{r}");
+    assert!(c.cmd("DATA").await.starts_with("354"));
+    c.send(b"From: a@sender.example\r\nTo: u@mx.test\r\nSubject: hi\r\n\r\nhello\r\n.\r\n")
+        .await;
+    let r = c.reply().await;
+    assert!(
+        r.starts_with("554 5.7.1 ")
+            && r.contains("End-of-data rejected: trapper saw 3 headers and 1 lines"),
+        "{r}"
+    );
+    c.cmd("QUIT").await;
+    assert!(d.queued().is_empty(), "a rejected message was queued");
+}
