@@ -158,6 +158,11 @@ pub(super) async fn restrictions_with_drop_ins(
     deadline: Instant,
 ) -> (Verdict, String) {
     let mut asked = ctx.clone();
+    // Only the answers given here may be replayed.
+    asked
+        .session
+        .attributes
+        .retain(|(k, _)| k != ANSWER_ATTRIBUTE);
     for _ in 0..=MAX_CALLS {
         let v = verdict_of(call_lent(r, call.hook(&asked), ctx.stage, deadline).await);
         let wanted = match &v {
