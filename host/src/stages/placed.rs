@@ -219,6 +219,23 @@ mod tests {
     }
 
     #[test]
+    fn placed_drop_ins_are_found_in_lists_and_classes_only() {
+        let dir = crate::config::testdir::TempDir::new("placed").with(&[(
+            "main.cf",
+            "smtpd_recipient_restrictions = permit_mynetworks, greylist, reject_unauth_destination\n\
+             smtpd_restriction_classes = checked\nchecked = scripted, permit\n\
+             header_checks = regexp:/etc/tagger\n",
+        )]);
+        let config = crate::config::Config::load(&dir).expect("main.cf");
+        let drop_ins = ["greylist", "scripted", "tagger", "unused"].map(String::from);
+        let placed = placed(&config, &drop_ins);
+        assert_eq!(
+            placed.into_iter().collect::<Vec<_>>(),
+            ["greylist", "scripted"]
+        );
+    }
+
+    #[test]
     fn verdicts_become_access_actions() {
         assert_eq!(access_action(&Verdict::Ok), "OK");
         assert_eq!(access_action(&Verdict::Dunno), "DUNNO");
