@@ -183,11 +183,25 @@ fn unknown_name_in_a_list_is_refused_by_check_and_run() {
     let (ok, out) = run(bin.to_str().expect("utf-8 path"), &["run", "-c", d]);
     assert!(!ok, "mta run started:\n{out}");
     assert!(out.contains("unknown restriction \"scriptd\""), "{out}");
-    // Spelt right, both accept it.
+    // Spelt right, it is accepted; named where it has no hook (scripted
+    // hooks RCPT only, the data list runs at DATA) it is accepted with a
+    // warning that its entry can only answer DUNNO.
     let cf = std::fs::read_to_string(dir.join("main.cf")).expect("main.cf");
-    std::fs::write(dir.join("main.cf"), cf.replace("scriptd", "scripted")).expect("main.cf");
+    let cf = cf.replace("scriptd", "scripted") + "smtpd_data_restrictions = scripted\n";
+    std::fs::write(dir.join("main.cf"), cf).expect("main.cf");
     let (ok, out) = run(bin.to_str().expect("utf-8 path"), &["check", "-c", d]);
     assert!(ok, "{out}");
+    assert!(
+        out.contains(
+            "smtpd_data_restrictions: drop-in plugin scripted hooks none of the stages this \
+             list is evaluated at (data)"
+        ),
+        "{out}"
+    );
+    assert!(
+        !out.contains("smtpd_recipient_restrictions: drop-in"),
+        "{out}"
+    );
 }
 
 /// A drop-in named in smtpd_sender_restrictions runs where that list is

@@ -122,6 +122,9 @@ fn plugin_errors(config: &Config) -> usize {
                     for r in &loaded.refused {
                         eprintln!("mta: warning: {prefix}{r}; plugin skipped");
                     }
+                    for w in &loaded.warnings {
+                        eprintln!("mta: warning: {prefix}{w}");
+                    }
                 }
                 Err(e) => {
                     eprintln!("mta: error: {prefix}{e:#}");

@@ -272,6 +272,9 @@ pub fn check_interfaces(
 pub struct Loaded {
     pub plugins: Vec<Arc<Plugin>>,
     pub refused: Vec<String>,
+    /// Worth telling the operator, not worth refusing to start (logged by
+    /// `mta run`, printed by `mta check`).
+    pub warnings: Vec<String>,
 }
 
 /// What decides how one file is loaded.
@@ -426,7 +429,20 @@ async fn load_all_for(
         }
     }
     plugins.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
-    Ok(Loaded { plugins, refused })
+    let drop_ins: Vec<(String, Vec<Stage>)> = plugins
+        .iter()
+        .filter(|p| !p.builtin)
+        .map(|p| (p.name.clone(), p.stages.iter().copied().collect()))
+        .collect();
+    let warnings = crate::stages::placed::never_called(services.config, &drop_ins);
+    for w in &warnings {
+        tracing::warn!("warning: {w}");
+    }
+    Ok(Loaded {
+        plugins,
+        refused,
+        warnings,
+    })
 }
 
 fn refuse(settings: &Settings, refused: &mut Vec<String>, e: anyhow::Error) -> anyhow::Result<()> {

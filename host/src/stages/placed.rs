@@ -67,6 +67,58 @@ pub fn placed(config: &crate::config::Config, drop_ins: &[String]) -> BTreeSet<S
         .collect()
 }
 
+/// The SMTP stages at which a restriction list is evaluated (Postfix's
+/// smtpd_delay_reject decides for the client, HELO and sender lists).
+fn list_stages(list: &str, delay_reject: bool) -> &'static [Stage] {
+    use Stage::*;
+    match (list, delay_reject) {
+        ("smtpd_client_restrictions", true) | ("smtpd_helo_restrictions", true) => {
+            &[Rcpt, Vrfy, Etrn]
+        }
+        ("smtpd_client_restrictions", false) => &[Connect],
+        ("smtpd_helo_restrictions", false) => &[Helo],
+        ("smtpd_sender_restrictions", true) => &[Rcpt, Vrfy],
+        ("smtpd_sender_restrictions", false) => &[Mail],
+        ("smtpd_relay_restrictions", _) | ("smtpd_recipient_restrictions", _) => &[Rcpt, Vrfy],
+        ("smtpd_etrn_restrictions", _) => &[Etrn],
+        ("smtpd_data_restrictions", _) => &[Data],
+        ("smtpd_end_of_data_restrictions", _) => &[EndOfMessage],
+        _ => &[],
+    }
+}
+
+/// Drop-ins named in a stage list whose hooks include none of the stages
+/// that list is evaluated at: their entry could only ever answer DUNNO, so
+/// the operator is told (at start and by `mta check`) rather than left to
+/// believe the check runs. (Restriction classes are reached from tables at
+/// any stage, so they are not judged here.)
+pub fn never_called(
+    config: &crate::config::Config,
+    drop_ins: &[(String, Vec<Stage>)],
+) -> Vec<String> {
+    let delay = config.get_bool("smtpd_delay_reject");
+    let mut out = Vec::new();
+    for list in LISTS {
+        let stages = list_stages(list, delay);
+        for word in crate::sandbox::load::words(&config.get(list)) {
+            let Some((name, hooks)) = drop_ins.iter().find(|(n, _)| *n == word) else {
+                continue;
+            };
+            let hooked = |s: &Stage| {
+                hooks.contains(s) || (*s == Stage::Vrfy && hooks.contains(&Stage::Rcpt))
+            };
+            if !stages.iter().any(hooked) {
+                let at: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
+                out.push(format!(
+                    "{list}: drop-in plugin {name} hooks none of the stages this list is evaluated at ({}); its entry always answers DUNNO",
+                    at.join(", ")
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// What a stage hook is called with besides the context.
 #[derive(Clone, Copy)]
 pub enum Call<'a> {
@@ -233,6 +285,24 @@ mod tests {
             placed.into_iter().collect::<Vec<_>>(),
             ["greylist", "scripted"]
         );
+    }
+
+    #[test]
+    fn a_drop_in_that_can_never_run_where_named_is_reported() {
+        let dir = crate::config::testdir::TempDir::new("never").with(&[(
+            "main.cf",
+            "smtpd_sender_restrictions = greylist\nsmtpd_recipient_restrictions = greylist, scripted, reject_unauth_destination\n",
+        )]);
+        let config = crate::config::Config::load(&dir).expect("main.cf");
+        let drop_ins = vec![
+            ("greylist".to_string(), vec![Stage::Rcpt]),
+            ("scripted".to_string(), vec![Stage::Mail]),
+        ];
+        // Delayed (the default): the sender list runs at RCPT, where
+        // greylist hooks; scripted hooks only MAIL, never reached at RCPT.
+        let w = never_called(&config, &drop_ins);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with("smtpd_recipient_restrictions: drop-in plugin scripted hooks none of the stages this list is evaluated at (rcpt, vrfy)"), "{w:?}");
     }
 
     #[test]
