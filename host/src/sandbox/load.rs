@@ -407,11 +407,17 @@ async fn load_all_for(
         }
         let builtin = spec.builtin;
         match load_one(sandbox, services, &settings, spec).await {
-            Ok(p) if plugins.iter().any(|q| q.name == p.name) => {
+            // Drop-ins load first, so one named like a built-in is refused
+            // by name here rather than by the built-in failing later.
+            Ok(p)
+                if plugins.iter().any(|q| q.name == p.name)
+                    || (!builtin && BUILTINS.contains(&p.name.as_str())) =>
+            {
                 let e = anyhow::anyhow!(
-                    "plugin {}: {}: a plugin of that name is already loaded",
+                    "plugin {}: {}: that name is already taken (by another drop-in, or a built-in: {})",
                     p.name,
-                    p.file.display()
+                    p.file.display(),
+                    BUILTINS.join(", ")
                 );
                 if builtin {
                     return Err(e);
