@@ -149,6 +149,20 @@ async fn drop_in_named_in_a_restriction_list() {
     d.wait_for("scripted: rcpt plain-final@mx.test");
     assert_eq!(count(&d, "scripted: rcpt"), 6, "{}", d.output());
     assert_eq!(count(&d, "scripted: rcpt no-2@mx.test"), 0);
+    // `mta plugin list` tells the operator where it runs.
+    let (ok, list) = run(
+        mta_bin().to_str().expect("utf-8 path"),
+        &["plugin", "list", "-c", d.dir.to_str().expect("utf-8 path")],
+    );
+    assert!(ok, "{list}");
+    let row = list
+        .lines()
+        .find(|l| l.starts_with("scripted "))
+        .unwrap_or_else(|| panic!("no scripted row:\n{list}"));
+    assert!(
+        row.ends_with("drop-in, named in restriction lists"),
+        "{row}"
+    );
 }
 
 /// A misspelt drop-in name in a list: `mta check` and `mta run` both refuse
