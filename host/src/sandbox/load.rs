@@ -392,6 +392,7 @@ async fn load_all_for(
     // accept them in restriction lists (and to refuse any other name).
     let mut plugins: Vec<Arc<Plugin>> = Vec::new();
     let builtin_specs = std::mem::replace(&mut specs, drop_in_specs);
+    let builtin_names: Vec<String> = builtin_specs.iter().map(|s| file_stem(&s.file)).collect();
     specs.extend(builtin_specs);
     for mut spec in specs {
         if spec.builtin && file_stem(&spec.file) == "restrictions" {
@@ -411,7 +412,7 @@ async fn load_all_for(
             // by name here rather than by the built-in failing later.
             Ok(p)
                 if plugins.iter().any(|q| q.name == p.name)
-                    || (!builtin && BUILTINS.contains(&p.name.as_str())) =>
+                    || (!builtin && builtin_names.contains(&p.name)) =>
             {
                 let e = anyhow::anyhow!(
                     "plugin {}: {}: that name is already taken (by another drop-in, or a built-in: {})",
