@@ -352,3 +352,4 @@ pub fn run(cmd: &str, args: &[&str]) -> (bool, String) {
     (out.status.success(), s)
 }
 pub mod platform_util;
+pub mod smtpd3_util;

@@ -58,6 +58,7 @@ pub fn main(args: Args) -> Outcome {
             errors += 1;
         }
     }
+    errors += plugin_errors(&config);
     for l in &config.listeners {
         let addrs: Vec<String> = l.addrs.iter().map(|a| a.to_string()).collect();
         println!("smtpd {}: listening on {}", l.service, addrs.join(" "));
@@ -68,6 +69,71 @@ pub fn main(args: Args) -> Outcome {
     }
     println!("mta: configuration OK");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Load the plugins as `mta run` would, for main.cf and for each listener
+/// with `-o` overrides: the restrictions built-in parses every restriction
+/// list knowing the drop-ins' names, so an unknown name in a list (or a
+/// drop-in that does not load) is an error here, in the daemon's own words.
+fn plugin_errors(config: &Config) -> usize {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mta: error: cannot check the plugins: {e}");
+            return 1;
+        }
+    };
+    rt.block_on(async {
+        let setup = || -> anyhow::Result<_> {
+            Ok((
+                crate::sandbox::Sandbox::new(config)?,
+                std::sync::Arc::new(Tables::new(config)),
+                crate::rewrite::Resolver::new(config),
+                crate::dns::Dns::new(config)?,
+            ))
+        };
+        let (sandbox, tables, resolver, dns) = match setup() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("mta: error: cannot check the plugins: {e:#}");
+                return 1;
+            }
+        };
+        let mut views = vec![(config.clone(), String::new())];
+        for l in config.listeners.iter().filter(|l| !l.overrides.is_empty()) {
+            views.push((
+                config.with_overrides(&l.overrides),
+                format!("service {}: ", l.service),
+            ));
+        }
+        let mut errors = 0;
+        for (view, prefix) in &views {
+            let services = crate::sandbox::load::Services {
+                config: view,
+                tables: &tables,
+                resolver: &resolver,
+                dns: &dns,
+            };
+            match crate::sandbox::load::check_all(&sandbox, &services).await {
+                Ok(loaded) => {
+                    for r in &loaded.refused {
+                        eprintln!("mta: warning: {prefix}{r}; plugin skipped");
+                    }
+                    for w in &loaded.warnings {
+                        eprintln!("mta: warning: {prefix}{w}");
+                    }
+                }
+                Err(e) => {
+                    eprintln!("mta: error: {prefix}{e:#}");
+                    errors += 1;
+                }
+            }
+        }
+        errors
+    })
 }
 
 /// Every `type:name` table named in main.cf or a listener's `-o`, with the

@@ -128,7 +128,15 @@ async fn list(dir: &ConfigDir) -> Outcome {
                 }
             },
         };
-        let kind = if p.builtin { "built-in" } else { "drop-in" };
+        // A drop-in named in a restriction list runs from there, not in
+        // its default place: say so, since the order column no longer applies.
+        let kind = if p.builtin {
+            "built-in"
+        } else if runner.placed().contains(&p.name) {
+            "drop-in, named in restriction lists"
+        } else {
+            "drop-in"
+        };
         rows.push([
             p.name.clone(),
             p.version().to_string(),

@@ -274,6 +274,9 @@ pub fn check_interfaces(
 pub struct Loaded {
     pub plugins: Vec<Arc<Plugin>>,
     pub refused: Vec<String>,
+    /// Worth telling the operator, not worth refusing to start (logged by
+    /// `mta run`, printed by `mta check`).
+    pub warnings: Vec<String>,
 }
 
 /// What decides how one file is loaded.
@@ -281,6 +284,12 @@ struct Spec {
     file: PathBuf,
     builtin: bool,
     sidecar: Sidecar,
+    /// Settings the host adds for `init` (the drop-ins' names, for the
+    /// restrictions built-in).
+    extra_settings: Vec<(String, String)>,
+    /// `mta check`: everything but opening the plugin's kv store, which a
+    /// running daemon holds.
+    check_only: bool,
 }
 
 /// Load the built-ins this configuration needs (when `builtins`) and every drop-in.
@@ -288,6 +297,23 @@ pub async fn load_all(
     sandbox: &Sandbox,
     services: &Services<'_>,
     builtins: bool,
+) -> anyhow::Result<Loaded> {
+    load_all_for(sandbox, services, builtins, false).await
+}
+
+/// What `mta check` loads: as `load_all` with the built-ins, so the same
+/// code refuses the same configuration (an unknown name in a restriction
+/// list, a table the plugin cannot use), without touching the kv stores a
+/// running daemon holds open.
+pub async fn check_all(sandbox: &Sandbox, services: &Services<'_>) -> anyhow::Result<Loaded> {
+    load_all_for(sandbox, services, true, true).await
+}
+
+async fn load_all_for(
+    sandbox: &Sandbox,
+    services: &Services<'_>,
+    builtins: bool,
+    check_only: bool,
 ) -> anyhow::Result<Loaded> {
     let settings = Settings::from_config(services.config)?;
     let mut specs = Vec::new();
@@ -322,6 +348,8 @@ pub async fn load_all(
             file,
             builtin: true,
             sidecar: Sidecar::default(),
+            extra_settings: Vec::new(),
+            check_only,
         });
     }
     let mut refused = Vec::new();
@@ -349,25 +377,50 @@ pub async fn load_all(
         }
     }
     drop_ins.sort();
+    let mut drop_in_specs = Vec::new();
     for file in drop_ins {
         match read_sidecar(&file) {
-            Ok(sidecar) => specs.push(Spec {
+            Ok(sidecar) => drop_in_specs.push(Spec {
                 file,
                 builtin: false,
                 sidecar,
+                extra_settings: Vec::new(),
+                check_only,
             }),
             Err(e) => refuse(&settings, &mut refused, e)?,
         }
     }
+    // Drop-ins first: the restrictions built-in must know their names to
+    // accept them in restriction lists (and to refuse any other name).
     let mut plugins: Vec<Arc<Plugin>> = Vec::new();
-    for spec in specs {
+    let builtin_specs = std::mem::replace(&mut specs, drop_in_specs);
+    let builtin_names: Vec<String> = builtin_specs.iter().map(|s| file_stem(&s.file)).collect();
+    specs.extend(builtin_specs);
+    for mut spec in specs {
+        if spec.builtin && file_stem(&spec.file) == "restrictions" {
+            let names: Vec<&str> = plugins
+                .iter()
+                .filter(|p| !p.builtin)
+                .map(|p| p.name.as_str())
+                .collect();
+            spec.extra_settings.push((
+                crate::stages::placed::DROP_INS_SETTING.to_string(),
+                names.join(" "),
+            ));
+        }
         let builtin = spec.builtin;
         match load_one(sandbox, services, &settings, spec).await {
-            Ok(p) if plugins.iter().any(|q| q.name == p.name) => {
+            // Drop-ins load first, so one named like a built-in is refused
+            // by name here rather than by the built-in failing later.
+            Ok(p)
+                if plugins.iter().any(|q| q.name == p.name)
+                    || (!builtin && builtin_names.contains(&p.name)) =>
+            {
                 let e = anyhow::anyhow!(
-                    "plugin {}: {}: a plugin of that name is already loaded",
+                    "plugin {}: {}: that name is already taken (by another drop-in, or a built-in: {})",
                     p.name,
-                    p.file.display()
+                    p.file.display(),
+                    BUILTINS.join(", ")
                 );
                 if builtin {
                     return Err(e);
@@ -385,7 +438,20 @@ pub async fn load_all(
         }
     }
     plugins.sort_by(|a, b| (a.order, &a.name).cmp(&(b.order, &b.name)));
-    Ok(Loaded { plugins, refused })
+    let drop_ins: Vec<(String, Vec<Stage>)> = plugins
+        .iter()
+        .filter(|p| !p.builtin)
+        .map(|p| (p.name.clone(), p.stages.iter().copied().collect()))
+        .collect();
+    let warnings = crate::stages::placed::never_called(services.config, &drop_ins);
+    for w in &warnings {
+        tracing::warn!("warning: {w}");
+    }
+    Ok(Loaded {
+        plugins,
+        refused,
+        warnings,
+    })
 }
 
 fn refuse(settings: &Settings, refused: &mut Vec<String>, e: anyhow::Error) -> anyhow::Result<()> {
@@ -415,6 +481,8 @@ pub async fn load_file(
             file: file.to_path_buf(),
             builtin: false,
             sidecar,
+            extra_settings: Vec::new(),
+            check_only: false,
         },
     )
     .await
@@ -538,6 +606,7 @@ async fn load_one(
         .iter()
         .map(|p| (p.clone(), services.config.get(p)))
         .collect();
+    init_settings.extend(spec.extra_settings.iter().cloned());
     init_settings.extend(sc.settings.iter().map(|(k, v)| (k.clone(), v.clone())));
     let table_names: Vec<String> = if spec.builtin {
         let mut t = Vec::new();
@@ -575,7 +644,7 @@ async fn load_one(
     } else {
         Some(sc.dns_zones.clone())
     };
-    let kv = if granted.contains(&Capability::Kv) {
+    let kv = if granted.contains(&Capability::Kv) && !spec.check_only {
         let path = settings
             .kv_path
             .clone()

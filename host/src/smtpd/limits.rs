@@ -38,6 +38,9 @@ pub struct Limits {
     pub error_sleep_time: Duration,
     pub junk_command_limit: u32,
     pub disable_vrfy_command: bool,
+    /// `smtpd_helo_required`: MAIL before HELO/EHLO gets smtpd's own 503,
+    /// as in Postfix (a protocol answer, not a restriction: no reject log).
+    pub helo_required: bool,
     pub bare_newline: BareNewline,
     pub tls_level: TlsLevel,
     pub tls_cert_file: String,
@@ -161,6 +164,7 @@ impl Limits {
             error_sleep_time: time_or(c, "smtpd_error_sleep_time", "1s"),
             junk_command_limit: u64_or(c, "smtpd_junk_command_limit", 100) as u32,
             disable_vrfy_command: bool_or(c, "disable_vrfy_command", false),
+            helo_required: bool_or(c, "smtpd_helo_required", false),
             bare_newline,
             tls_level,
             tls_cert_file: get_or(c, "smtpd_tls_cert_file", ""),

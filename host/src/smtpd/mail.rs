@@ -10,6 +10,13 @@ impl Session {
         if self.need_tls().await {
             return;
         }
+        // Before any syntax check, as Postfix's mail_cmd(): even a malformed
+        // MAIL gets this answer.
+        if self.limits().helo_required && self.facts.helo_name.is_none() {
+            self.reply(Reply::new(503, "5.5.1", "Error: send HELO/EHLO first"))
+                .await;
+            return;
+        }
         if self.txn.sender.is_some() {
             self.reply(Reply::new(503, "5.5.1", "Error: nested MAIL command"))
                 .await;

@@ -6,6 +6,7 @@
 pub mod types;
 
 pub use types::*;
+pub mod placed;
 pub mod runner;
 
 pub use runner::*;

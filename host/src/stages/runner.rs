@@ -4,13 +4,16 @@
 //!
 //! Order: the built-ins first (restrictions, rbl, header-checks), then the
 //! drop-ins by their sidecar `order`, then name. Only the hooks a plugin
-//! declared are called. The first decisive verdict of a stage wins; `Warn` and
+//! declared are called. A drop-in named in a restriction list is called from
+//! there instead, at that list's position (see `placed`). The first decisive verdict of a stage wins; `Warn` and
 //! `Info` are logged and the stage goes on; `DeferIfPermit`/`DeferIfReject`
 //! follow Postfix (a later permit, resp. reject, turns into the deferral).
 
+use super::placed::{restrictions_with_drop_ins, Call};
 use super::types::*;
 use crate::sandbox::plugin::{Answer, Hook, Instance};
 use crate::sandbox::Plugin;
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +51,9 @@ pub struct StageRunner {
     plugins: Vec<Arc<Plugin>>,
     refused: Vec<String>,
     stage_time_limit: Duration,
+    /// Drop-ins named in a restriction list: called from the restrictions
+    /// built-in at their position, not in the default order, at SMTP stages.
+    placed: BTreeSet<String>,
 }
 
 const DEFAULT_STAGE_LIMIT: Duration = Duration::from_secs(30);
@@ -94,7 +100,14 @@ impl StageRunner {
         };
         let loaded = crate::sandbox::load::load_all(sandbox, &services, builtins).await?;
         let settings = crate::sandbox::settings::Settings::from_config(config)?;
+        let drop_ins: Vec<String> = loaded
+            .plugins
+            .iter()
+            .filter(|p| !p.builtin)
+            .map(|p| p.name.clone())
+            .collect();
         Ok(StageRunner {
+            placed: super::placed::placed(config, &drop_ins),
             plugins: loaded.plugins,
             refused: loaded.refused,
             stage_time_limit: settings.stage_time_limit,
@@ -107,6 +120,7 @@ impl StageRunner {
             plugins,
             refused: Vec::new(),
             stage_time_limit,
+            placed: BTreeSet::new(),
         }
     }
 
@@ -118,6 +132,7 @@ impl StageRunner {
             plugins: self.plugins.iter().filter(|p| keep(p)).cloned().collect(),
             refused: self.refused.clone(),
             stage_time_limit: self.stage_time_limit,
+            placed: self.placed.clone(),
         }
     }
 
@@ -127,12 +142,18 @@ impl StageRunner {
             plugins: Vec::new(),
             refused: Vec::new(),
             stage_time_limit: DEFAULT_STAGE_LIMIT,
+            placed: BTreeSet::new(),
         }
     }
 
     /// The plugins in calling order.
     pub fn plugins(&self) -> &[Arc<Plugin>] {
         &self.plugins
+    }
+
+    /// Drop-ins named in restriction lists (called from there).
+    pub fn placed(&self) -> &BTreeSet<String> {
+        &self.placed
     }
 
     /// Drop-ins refused at load (non-strict mode), with the reason.
@@ -155,8 +176,7 @@ impl StageRunner {
     pub async fn check(&self, ctx: &Context) -> Decision {
         match ctx.stage {
             Stage::Connect | Stage::Helo | Stage::Mail | Stage::Data | Stage::EndOfMessage => {
-                self.verdict_stage(&Arc::new(ctx.clone()), Hook::Check)
-                    .await
+                self.verdict_stage(ctx, Call::Check).await
             }
             other => {
                 tracing::error!(
@@ -170,36 +190,52 @@ impl StageRunner {
 
     /// Run the rcpt (or vrfy) stage for one recipient.
     pub async fn rcpt(&self, ctx: &Context, recipient: &Address) -> Decision {
-        self.verdict_stage(&Arc::new(ctx.clone()), |c| Hook::Rcpt(c, recipient))
-            .await
+        self.verdict_stage(ctx, Call::Rcpt(recipient)).await
     }
 
     /// Run the etrn stage.
     pub async fn etrn(&self, ctx: &Context, destination: &str) -> Decision {
-        self.verdict_stage(&Arc::new(ctx.clone()), |c| Hook::Etrn(c, destination))
-            .await
+        self.verdict_stage(ctx, Call::Etrn(destination)).await
     }
 
-    /// Run one verdict stage: `ctx` is shared by every plugin's call (one
-    /// copy of the context per stage, not per plugin).
-    async fn verdict_stage<'a>(
-        &'a self,
-        ctx: &'a Arc<Context>,
-        hook: impl Fn(&'a Arc<Context>) -> Hook<'a>,
-    ) -> Decision {
+    /// Run one verdict stage. The context is copied once into an `Arc` that
+    /// every plugin's call shares (a 0.2 guest gets a handle to it).
+    async fn verdict_stage(&self, ctx: &Context, call: Call<'_>) -> Decision {
+        let shared = Arc::new(ctx.clone());
         let deadline = self.deadline();
         let mut combine = Combine::default();
-        for p in self.plugins.iter().filter(|p| p.hooks(ctx.stage)) {
-            let mut lent = None;
-            let v = invoke(p, &mut lent, hook(ctx), ctx.stage, deadline).await;
-            if let Some(i) = lent {
-                p.give_back(i);
-            }
-            let v = match v {
-                Answer::Verdict(v) => v,
-                Answer::Indexed(_) => Verdict::Dunno,
+        let at_stage = self
+            .plugins
+            .iter()
+            .filter(|p| p.hooks(ctx.stage) && !self.placed.contains(&p.name));
+        for p in at_stage {
+            let (v, who) = if is_restrictions(p) && !self.placed.is_empty() {
+                let mut r = Lent::new(p.clone());
+                let mut drop_ins: Vec<Lent> = self
+                    .plugins
+                    .iter()
+                    .filter(|d| self.placed.contains(&d.name))
+                    .map(|d| Lent::new(d.clone()))
+                    .collect();
+                let answer =
+                    restrictions_with_drop_ins(&mut r, &mut drop_ins, &shared, call, deadline)
+                        .await;
+                r.give_back();
+                drop_ins.iter_mut().for_each(Lent::give_back);
+                answer
+            } else {
+                let mut lent = None;
+                let v = invoke(p, &mut lent, call.hook(&shared), ctx.stage, deadline).await;
+                if let Some(i) = lent {
+                    p.give_back(i);
+                }
+                let v = match v {
+                    Answer::Verdict(v) => v,
+                    Answer::Indexed(_) => Verdict::Dunno,
+                };
+                (v, p.name.clone())
             };
-            if let Some(d) = combine.add(ctx, &p.name, v) {
+            if let Some(d) = combine.add(ctx, &who, v) {
                 return d;
             }
         }
@@ -214,20 +250,21 @@ impl StageRunner {
             .filter(|p| {
                 p.hooks(Stage::Headers) || p.hooks(Stage::Body) || p.hooks(Stage::EndOfMessage)
             })
-            .map(|p| Lent {
-                plugin: p.clone(),
-                instance: None,
-                faulted: false,
-                body_done: false,
-            })
+            .map(|p| Lent::new(p.clone()))
             .collect();
         // header-checks sees the headers first, as Postfix's cleanup does.
         plugins.sort_by_key(|l| l.plugin.name != "header-checks");
         ContentScan {
             plugins,
             stage_time_limit: self.stage_time_limit,
+            placed: self.placed.clone(),
         }
     }
+}
+
+/// The restrictions built-in, the one plugin that may name others.
+fn is_restrictions(p: &Plugin) -> bool {
+    p.builtin && p.name == "restrictions"
 }
 
 /// Call one plugin, applying the breaker, the stage deadline and the failure
@@ -384,12 +421,30 @@ impl Combine {
     }
 }
 
-/// One content plugin's instance for the current message.
-struct Lent {
-    plugin: Arc<Plugin>,
+/// One plugin's instance, lent for a stage or for the current message.
+pub(super) struct Lent {
+    pub(super) plugin: Arc<Plugin>,
     instance: Option<Instance>,
-    faulted: bool,
+    /// A fault (or quarantine) already applied its failure action here.
+    pub(super) faulted: bool,
     body_done: bool,
+}
+
+impl Lent {
+    fn new(plugin: Arc<Plugin>) -> Lent {
+        Lent {
+            plugin,
+            instance: None,
+            faulted: false,
+            body_done: false,
+        }
+    }
+
+    fn give_back(&mut self) {
+        if let Some(i) = self.instance.take() {
+            self.plugin.give_back(i);
+        }
+    }
 }
 
 /// Content inspection of one message: headers, then body chunks, then end.
@@ -399,6 +454,8 @@ struct Lent {
 pub struct ContentScan {
     plugins: Vec<Lent>,
     stage_time_limit: Duration,
+    /// As `StageRunner::placed`: called from smtpd_end_of_data_restrictions.
+    placed: BTreeSet<String>,
 }
 
 impl std::fmt::Debug for ContentScan {
@@ -411,11 +468,7 @@ impl std::fmt::Debug for ContentScan {
 
 impl Drop for ContentScan {
     fn drop(&mut self) {
-        for l in &mut self.plugins {
-            if let Some(i) = l.instance.take() {
-                l.plugin.give_back(i);
-            }
-        }
+        self.plugins.iter_mut().for_each(Lent::give_back);
     }
 }
 
@@ -500,16 +553,38 @@ impl ContentScan {
         let shared = Arc::new(ctx.clone());
         let deadline = self.deadline();
         let mut combine = Combine::default();
-        for l in self
-            .plugins
-            .iter_mut()
-            .filter(|l| !l.faulted && l.plugin.hooks(Stage::EndOfMessage))
-        {
-            let v = match call_lent(l, Hook::Check(&shared), Stage::EndOfMessage, deadline).await {
-                Answer::Verdict(v) => v,
-                Answer::Indexed(_) => Verdict::Dunno,
+        for i in 0..self.plugins.len() {
+            let l = &self.plugins[i];
+            if l.faulted
+                || !l.plugin.hooks(Stage::EndOfMessage)
+                || self.placed.contains(&l.plugin.name)
+            {
+                continue;
+            }
+            let (v, who) = if is_restrictions(&l.plugin) && !self.placed.is_empty() {
+                // The drop-ins it names keep the instances that saw this
+                // message's headers and body.
+                let mut r = self.plugins.remove(i);
+                let answer = restrictions_with_drop_ins(
+                    &mut r,
+                    &mut self.plugins,
+                    &shared,
+                    Call::Check,
+                    deadline,
+                )
+                .await;
+                self.plugins.insert(i, r);
+                answer
+            } else {
+                let l = &mut self.plugins[i];
+                let v =
+                    match call_lent(l, Hook::Check(&shared), Stage::EndOfMessage, deadline).await {
+                        Answer::Verdict(v) => v,
+                        Answer::Indexed(_) => Verdict::Dunno,
+                    };
+                (v, l.plugin.name.clone())
             };
-            if let Some(d) = combine.add(ctx, &l.plugin.name, v) {
+            if let Some(d) = combine.add(ctx, &who, v) {
                 return d;
             }
         }
@@ -517,7 +592,12 @@ impl ContentScan {
     }
 }
 
-async fn call_lent(l: &mut Lent, hook: Hook<'_>, stage: Stage, deadline: Instant) -> Answer {
+pub(super) async fn call_lent(
+    l: &mut Lent,
+    hook: Hook<'_>,
+    stage: Stage,
+    deadline: Instant,
+) -> Answer {
     let answer = invoke(&l.plugin, &mut l.instance, hook, stage, deadline).await;
     // `invoke` drops the instance on a fault, and a quarantined plugin never
     // gets one: either way its failure verdict already applies to this

@@ -86,6 +86,10 @@ pub struct Facts {
     pub etrn_domain: Option<String>,
     /// The queue id, once the message has one.
     pub queue_id: Option<String>,
+    /// Answers of the drop-in plugins named in the lists, in the order this
+    /// call meets them: `(plugin name, access(5) action)`. The host fills
+    /// this in as it resumes the evaluation (see `eval::plugins`).
+    pub plugin_answers: Vec<(String, String)>,
 }
 
 impl Facts {
@@ -110,6 +114,7 @@ impl Facts {
             recipient_count: 0,
             etrn_domain: None,
             queue_id: None,
+            plugin_answers: Vec::new(),
         }
     }
 

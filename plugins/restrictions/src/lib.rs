@@ -17,6 +17,6 @@ pub mod restriction;
 pub mod settings;
 
 mod plugin;
-pub use plugin::Restrictions;
+pub use plugin::{Restrictions, ANSWER_ATTRIBUTE, CALL_MARKER};
 
 mta_sdk::export_plugin!(Restrictions);

@@ -60,4 +60,8 @@ pub enum Outcome {
     Bcc(String),
     /// Access action PREPEND header.
     Prepend(String),
+    /// The evaluation reached a drop-in plugin named in a list whose answer
+    /// the host has not given yet: the host calls that plugin and asks again
+    /// with the answer added (see `eval::plugins`).
+    Call(String),
 }

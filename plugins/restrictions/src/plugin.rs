@@ -11,6 +11,16 @@ use crate::outcome::{Outcome, Reply};
 use crate::settings::{Settings, PARAMETERS};
 use mta_sdk::{Address, Capability, Config, Context, Description, Plugin, Verdict};
 
+/// The session attribute through which the host hands over the answers of
+/// drop-in plugins named in the lists: one `NAME ACTION` pair per plugin met,
+/// in order (see `eval::plugins`). The host mirrors this name.
+pub const ANSWER_ATTRIBUTE: &str = "mta.plugin_answer";
+
+/// The text of the `info` verdict that asks the host to call a drop-in named
+/// in a list: `mta.call-plugin NAME`. Only the host's runner reads it, and
+/// only from this built-in; it mirrors this text.
+pub const CALL_MARKER: &str = "mta.call-plugin ";
+
 /// The plugin: the parsed settings of one instance.
 pub struct Restrictions {
     settings: Settings,
@@ -140,6 +150,13 @@ fn facts(ctx: &Context, stage: Stage) -> Facts {
         recipient_count: ctx.recipient_count() as usize,
         etrn_domain: None,
         queue_id: ctx.queue_id(),
+        plugin_answers: s
+            .attributes
+            .iter()
+            .filter(|(k, _)| k == ANSWER_ATTRIBUTE)
+            .filter_map(|(_, v)| v.split_once(' '))
+            .map(|(name, action)| (name.to_string(), action.to_string()))
+            .collect(),
     }
 }
 
@@ -162,6 +179,7 @@ fn verdict(outcome: Outcome) -> Verdict {
         Outcome::Redirect(t) => Verdict::Redirect(t),
         Outcome::Bcc(t) => Verdict::Bcc(t),
         Outcome::Prepend(t) => Verdict::Prepend(t),
+        Outcome::Call(name) => Verdict::Info(format!("{CALL_MARKER}{name}")),
     }
 }
 

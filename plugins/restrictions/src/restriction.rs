@@ -100,6 +100,9 @@ pub enum Restriction {
     DnsList(String, String),
     /// A restriction class from smtpd_restriction_classes.
     Class(String),
+    /// A drop-in plugin named in the list: the host calls it at this point
+    /// and its verdict is applied like an access(5) result (see `eval`).
+    Plugin(String),
 }
 
 /// Old names from Postfix 1.x/2.x and what they became; logged once at init.
@@ -175,6 +178,9 @@ pub struct ParseEnv<'a> {
     pub bare_table: Option<AccessKind>,
     /// Names declared in smtpd_restriction_classes.
     pub classes: &'a [String],
+    /// Names of the drop-in plugins the host loaded (empty in table values:
+    /// a drop-in is named in restriction lists and classes only).
+    pub plugins: &'a [String],
     /// maps_rbl_domains, for the old reject_maps_rbl.
     pub maps_rbl_domains: &'a [String],
     /// Old names met, for the one-time warning.
@@ -296,6 +302,7 @@ pub fn parse_list(value: &str, env: &mut ParseEnv<'_>) -> Result<Vec<Restriction
                 Restriction::DnsList(name.clone(), arg("a DNS list domain")?)
             }
             _ if env.classes.iter().any(|c| c == &token) => Restriction::Class(token.clone()),
+            _ if env.plugins.iter().any(|p| p == &token) => Restriction::Plugin(token.clone()),
             _ if token.contains(':') => match env.bare_table {
                 Some(kind) => Restriction::Access(kind, token.clone()),
                 None => {
@@ -316,7 +323,8 @@ pub fn parse_list(value: &str, env: &mut ParseEnv<'_>) -> Result<Vec<Restriction
             }
             _ => {
                 return Err(format!(
-                    "{}: unknown restriction \"{token}\"",
+                    "{}: unknown restriction \"{token}\" (neither a Postfix restriction, \
+                     a restriction class, nor a loaded drop-in plugin)",
                     env.parameter
                 ))
             }
@@ -338,6 +346,7 @@ mod tests {
             parameter: "smtpd_helo_restrictions",
             bare_table: Some(AccessKind::Helo),
             classes: &classes,
+            plugins: &[],
             maps_rbl_domains: &rbl,
             old_names_seen: &mut seen,
         };
@@ -384,6 +393,7 @@ mod tests {
             parameter: "smtpd_client_restrictions",
             bare_table: Some(AccessKind::Client),
             classes: &[],
+            plugins: &[],
             maps_rbl_domains: &rbl,
             old_names_seen: &mut seen,
         };

@@ -67,6 +67,11 @@ pub const PARAMETERS: &[(&str, &str)] = &[
     ("smtpd_sender_login_maps", ""),
 ];
 
+/// The setting through which the host names the loaded drop-in plugins, so
+/// they can be placed in restriction lists. Not a main.cf parameter (those
+/// never contain a dot), so an operator cannot set it by accident.
+pub const DROP_INS_SETTING: &str = "mta.drop_in_plugins";
+
 /// What to do when DNS cannot answer in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TempfailAction {
@@ -120,9 +125,12 @@ pub struct Settings {
     pub lists: BTreeMap<String, Vec<Restriction>>,
     /// Restriction classes by name.
     pub classes: BTreeMap<String, Vec<Restriction>>,
+    /// The drop-in plugins the host loaded (placeable in lists by name).
+    pub plugins: Vec<String>,
     /// smtpd_delay_reject
     pub delay_reject: bool,
-    /// smtpd_helo_required
+    /// smtpd_helo_required (enforced by smtpd itself, which answers MAIL
+    /// before HELO/EHLO with its own 503 as Postfix does; kept for logs)
     pub helo_required: bool,
     /// strict_rfc821_envelopes (enforced by the host's parser; kept for logs)
     pub strict_rfc821_envelopes: bool,
@@ -226,6 +234,13 @@ impl Settings {
 
         let class_names = tokenize(get("smtpd_restriction_classes"))?;
         let maps_rbl_domains = tokenize(get("maps_rbl_domains"))?;
+        let plugins = tokenize(get(DROP_INS_SETTING))?;
+        if let Some(both) = plugins.iter().find(|p| class_names.contains(p)) {
+            return Err(format!(
+                "smtpd_restriction_classes: \"{both}\" is also the name of a drop-in plugin; \
+                 rename the class so a list entry means one thing"
+            ));
+        }
         let mut old_seen = Vec::new();
         let mut lists = BTreeMap::new();
         for (param, bare) in LISTS {
@@ -233,6 +248,7 @@ impl Settings {
                 parameter: param,
                 bare_table: *bare,
                 classes: &class_names,
+                plugins: &plugins,
                 maps_rbl_domains: &maps_rbl_domains,
                 old_names_seen: &mut old_seen,
             };
@@ -250,6 +266,7 @@ impl Settings {
                 parameter: class,
                 bare_table: None,
                 classes: &class_names,
+                plugins: &plugins,
                 maps_rbl_domains: &maps_rbl_domains,
                 old_names_seen: &mut old_seen,
             };
@@ -375,6 +392,7 @@ impl Settings {
         Ok(Settings {
             lists,
             classes,
+            plugins,
             delay_reject: bool_param("smtpd_delay_reject", scalar("smtpd_delay_reject"))?,
             helo_required: bool_param("smtpd_helo_required", scalar("smtpd_helo_required"))?,
             strict_rfc821_envelopes: bool_param(

@@ -140,7 +140,7 @@ fn client_name_checks_use_the_session_facts() {
         .unverified_name("ptr.example");
     assert_eq!(
         rcpt(&mut p, &unconfirmed, "x@example.com"),
-        "450 4.7.1 Client host rejected: cannot find your hostname, [127.0.0.2]"
+        "450 4.7.25 Client host rejected: cannot find your hostname, [127.0.0.2]"
     );
     assert_eq!(
         rcpt(
@@ -169,7 +169,7 @@ fn client_name_checks_use_the_session_facts() {
     ]);
     assert_eq!(
         rcpt(&mut p, &unknown, "x@example.com"),
-        "550 5.7.1 Client host rejected: cannot find your hostname, [127.0.0.2]"
+        "550 5.7.25 Client host rejected: cannot find your hostname, [127.0.0.2]"
     );
 }
 
@@ -384,26 +384,13 @@ fn delay_reject_decides_where_client_helo_and_sender_lists_run() {
     );
 }
 
+/// smtpd_helo_required is smtpd's own protocol check (a 503 before any
+/// restriction runs, with no reject log line, as Postfix); the plugin no
+/// longer answers for it, so a MAIL that reaches it is judged by the lists.
 #[test]
-fn helo_required() {
+fn helo_required_is_left_to_smtpd() {
     let _host = TestHost::new().install();
     let mut p = start(vec![("smtpd_helo_required", "yes".into())]);
-    assert_eq!(
-        mail(&mut p, &ctx(Stage::Mail).sender("a@b.example")),
-        "503 5.5.1 Error: send HELO/EHLO first"
-    );
-    assert_eq!(
-        mail(
-            &mut p,
-            &ctx(Stage::Mail).helo("h.example").sender("a@b.example")
-        ),
-        "DUNNO"
-    );
-    assert_eq!(
-        line(&p.etrn(&ctx(Stage::Etrn), "example.com")),
-        "503 5.5.1 Error: send HELO/EHLO first"
-    );
-    let mut p = start(vec![]);
     assert_eq!(
         mail(&mut p, &ctx(Stage::Mail).sender("a@b.example")),
         "DUNNO"

@@ -68,7 +68,7 @@ fn seed_003_connect_stage() {
     let stranger = ctx(Stage::Connect).client("192.0.2.50", "unknown");
     assert_eq!(
         line(&p.connect(&stranger)),
-        "450 4.7.1 Client host rejected: cannot find your hostname, [192.0.2.50]"
+        "450 4.7.25 Client host rejected: cannot find your hostname, [192.0.2.50]"
     );
     // The friend without a PTR record, let in by client_access OK.
     assert_eq!(
@@ -110,13 +110,9 @@ fn seed_003_helo_and_etrn_stages() {
         .helo("mail.example.net");
     assert_eq!(line(&p.etrn(&etrn, "other.com")), "OK");
     assert_eq!(line(&p.etrn(&etrn, "elsewhere.example")), "DUNNO");
-    assert_eq!(
-        line(&p.etrn(
-            &ctx(Stage::Etrn).client("198.51.100.2", "mail.example.net"),
-            "other.com"
-        )),
-        "503 5.5.1 Error: send HELO/EHLO first"
-    );
+    // ETRN or MAIL before HELO (smtpd_helo_required) never reaches the
+    // plugin: smtpd answers its own 503 first, as Postfix
+    // (tests/tests/restrictions_names.rs proves it over SMTP).
 }
 
 #[test]
@@ -125,10 +121,6 @@ fn seed_003_mail_and_rcpt_stages() {
     let session = ctx(Stage::Mail)
         .client("198.51.100.2", "mail.example.net")
         .helo("mail.example.net");
-    assert_eq!(
-        mail(&mut p, &ctx(Stage::Mail).sender("a@example.net")),
-        "503 5.5.1 Error: send HELO/EHLO first"
-    );
     assert_eq!(
         mail(&mut p, &session.clone().sender("a@example.net")),
         "DUNNO"

@@ -142,6 +142,7 @@ impl<H: Host> Eval<'_, H> {
                     parameter: table,
                     bare_table: None,
                     classes: &class_names,
+                    plugins: &[],
                     maps_rbl_domains: &[],
                     old_names_seen: &mut seen,
                 };

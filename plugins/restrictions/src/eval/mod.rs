@@ -4,6 +4,7 @@
 
 mod access;
 mod names;
+mod plugins;
 mod recipients;
 mod relay;
 
@@ -64,6 +65,8 @@ struct Eval<'a, H: Host> {
     unlisted_recipient_done: bool,
     rcpt_resolution: Option<Result<Resolution, String>>,
     sender_resolution: Option<Result<Resolution, String>>,
+    /// Drop-in entries met so far in this call (see `plugins`).
+    plugins_met: usize,
 }
 
 /// Run the lists that belong to `facts.stage`.
@@ -81,11 +84,20 @@ pub fn evaluate<H: Host>(settings: &Settings, host: &mut H, facts: &Facts) -> Ou
         unlisted_recipient_done: false,
         rcpt_resolution: None,
         sender_resolution: None,
+        plugins_met: 0,
     };
     eval.run()
 }
 
 impl<H: Host> Eval<'_, H> {
+    /// Log through the host, except while replaying the part of the lists
+    /// an earlier call (the one that stopped at a drop-in) already logged.
+    fn log(&mut self, level: Level, message: &str) {
+        if !self.replaying() {
+            self.host.log(level, message);
+        }
+    }
+
     fn client_subject(&self) -> Subject {
         Subject {
             name: self.facts.namaddr(),
@@ -131,13 +143,6 @@ impl<H: Host> Eval<'_, H> {
             }
             Stage::Helo if !s.delay_reject => {
                 lists.push(("smtpd_helo_restrictions", self.helo_subject()))
-            }
-            Stage::Mail | Stage::Etrn if s.helo_required && f.helo.is_none() => {
-                return Outcome::Reject(Reply::new(
-                    503,
-                    "5.1",
-                    "Error: send HELO/EHLO first".into(),
-                ))
             }
             Stage::Mail if !s.delay_reject => {
                 lists.push(("smtpd_sender_restrictions", self.sender_subject()))
@@ -242,7 +247,7 @@ impl<H: Host> Eval<'_, H> {
             .or_else(|| find(|o| matches!(o, Outcome::Prepend(_)), false));
         if let Some(kept) = &chosen {
             for dropped in actions.iter().filter(|a| *a != kept) {
-                self.host.log(
+                self.log(
                     Level::Info,
                     &format!(
                         "access action {dropped:?} not applied: only {kept:?} fits one verdict"
@@ -292,7 +297,7 @@ impl<H: Host> Eval<'_, H> {
         if let Some(helo) = &f.helo {
             line.push_str(&format!(" helo=<{helo}>"));
         }
-        self.host.log(level, &line);
+        self.log(level, &line);
     }
 
     /// Every refusal goes through here: warn_if_reject, defer_if_permit and
@@ -344,7 +349,7 @@ impl<H: Host> Eval<'_, H> {
                 )
             }
             LookupError::NotGranted(why) => {
-                self.host.log(
+                self.log(
                     Level::Error,
                     &format!("{table}: table not granted to the restrictions plugin: {why}"),
                 );
@@ -355,7 +360,7 @@ impl<H: Host> Eval<'_, H> {
     }
 
     fn config_error(&mut self, message: &str) -> Step {
-        self.host.log(Level::Error, message);
+        self.log(Level::Error, message);
         Step::Stop(Outcome::Defer(Reply::new(
             451,
             "3.5",
@@ -452,11 +457,12 @@ impl<H: Host> Eval<'_, H> {
                 _ => Step::Continue,
             },
             Restriction::RejectUnknownClientHostname => {
-                self.unknown_client(f.client_name_status, "cannot find your hostname")
+                self.unknown_client(f.client_name_status, "cannot find your hostname", "7.25")
             }
             Restriction::RejectUnknownReverseClientHostname => self.unknown_client(
                 f.reverse_client_name_status,
                 "cannot find your reverse hostname",
+                "7.1",
             ),
             Restriction::RejectUnknownHeloHostname => self.unknown_helo(),
             Restriction::RejectUnknownSenderDomain => self.unknown_domain(true),
@@ -539,12 +545,13 @@ impl<H: Host> Eval<'_, H> {
             },
             Restriction::DnsList(name, domain) => {
                 self.dns_list_skipped = true;
-                self.host.log(
+                self.log(
                     Level::Debug,
                     &format!("{name} {domain}: DUNNO here, left to the rbl plugin"),
                 );
                 Step::Continue
             }
+            Restriction::Plugin(name) => self.plugin_entry(name, subject, depth),
             Restriction::Class(name) => {
                 if depth >= MAX_DEPTH {
                     return self.config_error(&format!(

@@ -9,7 +9,15 @@ use crate::hostname;
 use crate::outcome::Reply;
 
 impl<H: Host> Eval<'_, H> {
-    pub(super) fn unknown_client(&mut self, status: NameStatus, detail: &str) -> Step {
+    /// `enhanced` is the detail of the enhanced code: Postfix 3.x answers
+    /// `4.7.25` (RFC 7372) for a client name that does not resolve back,
+    /// `4.7.1` for a missing reverse name.
+    pub(super) fn unknown_client(
+        &mut self,
+        status: NameStatus,
+        detail: &str,
+        enhanced: &str,
+    ) -> Step {
         let text = format!(
             "Client host rejected: {detail}, [{}]",
             self.facts.client_address
@@ -17,12 +25,13 @@ impl<H: Host> Eval<'_, H> {
         match status {
             NameStatus::Ok => Step::Continue,
             NameStatus::NotFound => self.refuse(
-                Reply::new(self.settings.codes.unknown_client, "7.1", text),
+                Reply::new(self.settings.codes.unknown_client, enhanced, text),
                 Kind::Final,
             ),
-            NameStatus::TemporaryFailure => {
-                self.tempfail(self.settings.reject_tempfail, Reply::new(450, "7.1", text))
-            }
+            NameStatus::TemporaryFailure => self.tempfail(
+                self.settings.reject_tempfail,
+                Reply::new(450, enhanced, text),
+            ),
         }
     }
 

@@ -81,7 +81,7 @@ impl<H: Host> Eval<'_, H> {
                     Ok(Some(_)) => return Step::Continue,
                     Ok(None) => {}
                     Err(LookupError::NotGranted(why)) if implicit => {
-                        self.host.log(
+                        self.log(
                             Level::Warning,
                             &format!("{table}: not granted to the restrictions plugin ({why}); implicit reject_unlisted check skipped"),
                         );
