@@ -122,7 +122,7 @@ fn every_parameter_marked_implemented_is_read() {
         idle.is_empty(),
         "marked implemented but no code reads them: {idle:?}"
     );
-    for n in ["append_dot_mydomain", "relocated_maps"] {
+    for n in ["append_dot_mydomain", "fallback_relay"] {
         assert_eq!(
             lookup(n).map(|p| p.support),
             Some(Support::PostfixOnly),
