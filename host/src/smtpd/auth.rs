@@ -2,7 +2,8 @@
 //! to the Dovecot auth server (`sasl::dovecot`); smtpd only checks the
 //! dialogue's shape and records who authenticated, so that
 //! `permit_sasl_authenticated` in the restriction plugins can see it.
-//! Replies and checks in Postfix's order (smtpd_sasl_proto.c).
+//! Replies, their order and log lines are Postfix 3.7's with
+//! `smtpd_sasl_type = dovecot`, compared against it on the same Dovecot.
 
 use super::conn::LineEnd;
 use super::reply::Reply;
@@ -67,7 +68,7 @@ impl Session {
         let refuse = |code, enh: &str, text: &str| Reply::new(code, enh, text.to_string());
         let early = if !s.enabled {
             Some(refuse(503, "5.5.1", "Error: authentication not enabled"))
-        } else if self.facts.helo_name.is_none() {
+        } else if self.limits().helo_required && self.facts.helo_name.is_none() {
             Some(refuse(503, "5.5.1", "Error: send HELO/EHLO first"))
         } else if self.txn.sender.is_some() {
             Some(refuse(503, "5.5.1", "Error: MAIL transaction in progress"))
@@ -99,19 +100,20 @@ impl Session {
                 .await;
             return Next::Continue;
         }
+        // Postfix's Dovecot client answers these itself, in these words.
         if !offered.contains(&mech) {
-            self.reply(refuse(504, "5.5.4", "Unsupported authentication mechanism"))
+            return self
+                .auth_failed(&mech, "Invalid authentication mechanism", None)
                 .await;
-            return Next::Continue;
         }
         let initial = match words.get(1) {
             None => None,
             Some(&"=") => Some(String::new()),
             Some(r) if base64::decode(r).is_some() => Some(r.to_string()),
             Some(_) => {
-                self.reply(refuse(501, "5.5.2", "Cannot decode response"))
+                return self
+                    .auth_failed(&mech, "Invalid base64 data in initial response", None)
                     .await;
-                return Next::Continue;
             }
         };
         let peer = self.sasl_peer();
@@ -123,9 +125,6 @@ impl Session {
             Ok((id, _)) => *id,
             Err(_) => 0,
         };
-        // The last challenge: Postfix's failure text when Dovecot gives no
-        // reason (hence the well-known "failed: UGFzc3dvcmQ6").
-        let mut last_challenge = String::new();
         loop {
             let answer = match step {
                 Err(e) => {
@@ -150,32 +149,25 @@ impl Session {
                         .await;
                     return Next::Continue;
                 }
-                dovecot::Step::Fail { reason, temp } => {
-                    let reason = reason.unwrap_or(last_challenge);
-                    let reason = printable(&reason);
-                    tracing::warn!(
-                        "{}: SASL {mech} authentication failed: {reason}",
-                        self.client()
-                    );
-                    let r = if temp {
-                        Reply::new(
+                dovecot::Step::Fail { reason, temp, user } => {
+                    let reason = printable(reason.as_deref().unwrap_or("(reason unavailable)"));
+                    if temp {
+                        tracing::warn!(
+                            "{}: SASL {mech} authentication failed: {reason}",
+                            self.client()
+                        );
+                        let r = Reply::new(
                             454,
                             "4.7.0",
                             format!("Temporary authentication failure: {reason}"),
-                        )
-                    } else {
-                        Reply::new(
-                            535,
-                            "5.7.8",
-                            format!("Error: authentication failed: {reason}"),
-                        )
-                    };
-                    self.reply(r).await;
-                    return Next::Continue;
+                        );
+                        self.reply(r).await;
+                        return Next::Continue;
+                    }
+                    return self.auth_failed(&mech, &reason, user.as_deref()).await;
                 }
                 dovecot::Step::Continue(challenge) => {
                     self.conn.queue(format!("334 {challenge}\r\n").as_bytes());
-                    last_challenge = challenge;
                     let response = match self.auth_response(&mech).await {
                         Ok(r) => r,
                         Err(next) => {
@@ -233,16 +225,34 @@ impl Session {
         let text = String::from_utf8_lossy(&line.bytes).trim().to_string();
         if text == "*" {
             tracing::warn!("{}: SASL {mech} authentication aborted", self.client());
-            self.reply(Reply::new(501, "5.7.0", "Error: authentication aborted"))
+            self.reply(Reply::new(501, "5.7.0", "Authentication aborted"))
                 .await;
             return Err(Next::Continue);
         }
         if base64::decode(&text).is_none() {
-            self.reply(Reply::new(501, "5.5.2", "Cannot decode response"))
-                .await;
-            return Err(Next::Continue);
+            return Err(self
+                .auth_failed(mech, "Invalid base64 data in continued response", None)
+                .await);
         }
         Ok(text)
+    }
+}
+
+impl Session {
+    /// Postfix's 535 and its warning, which names the user Dovecot saw.
+    async fn auth_failed(&mut self, mech: &str, reason: &str, user: Option<&str>) -> Next {
+        tracing::warn!(
+            "{}: SASL {mech} authentication failed: {reason}, sasl_username={}",
+            self.client(),
+            printable(user.unwrap_or("(unavailable)"))
+        );
+        self.reply(Reply::new(
+            535,
+            "5.7.8",
+            format!("Error: authentication failed: {reason}"),
+        ))
+        .await;
+        Next::Continue
     }
 }
 

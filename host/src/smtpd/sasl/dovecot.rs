@@ -46,6 +46,8 @@ pub enum Step {
     Fail {
         reason: Option<String>,
         temp: bool,
+        /// The user the client claimed, when Dovecot got that far.
+        user: Option<String>,
     },
 }
 
@@ -189,6 +191,7 @@ impl Client {
                     "FAIL" => Step::Fail {
                         reason: arg("reason="),
                         temp: f[2..].contains(&"temp"),
+                        user: arg("user="),
                     },
                     other => {
                         return Err(proto_err(format!(
@@ -310,7 +313,8 @@ mod tests {
             step,
             Step::Fail {
                 reason: Some("db down".into()),
-                temp: true
+                temp: true,
+                user: None,
             }
         );
         let sent = server.await.unwrap();
