@@ -31,7 +31,7 @@ fn value(c: u8) -> Option<u32> {
 /// (a client's garbage must be refused, not guessed at).
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let s = text.as_bytes();
-    if s.len() % 4 != 0 {
+    if !s.len().is_multiple_of(4) {
         return None;
     }
     let mut out = Vec::with_capacity(s.len() / 4 * 3);
