@@ -300,3 +300,37 @@ async fn auth_not_enabled() {
         "503 5.5.1 Error: authentication not enabled\r\n"
     );
 }
+
+/// The login reaches the restrictions plugin: reject_sender_login_mismatch
+/// refuses a sender address the authenticated user does not own.
+#[tokio::test]
+async fn sender_login_mismatch_sees_the_login() {
+    let dovecot = Dovecot::start("login-maps", false);
+    let extra = format!(
+        "smtpd_sender_login_maps = inline:{{ {USER}={USER} }}\n\
+         smtpd_sender_restrictions = reject_sender_login_mismatch"
+    );
+    let d = Daemon::start("sasl-login-maps", &sasl_main(&dovecot, &extra), &[]);
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.27").await;
+    c.cmd("EHLO client.example").await;
+    assert_eq!(
+        c.cmd(&format!("AUTH PLAIN {}", plain(USER, PASSWORD)))
+            .await,
+        "235 2.7.0 Authentication successful\r\n"
+    );
+    assert_eq!(
+        c.cmd("MAIL FROM:<bob@example.org>").await,
+        "250 2.1.0 Ok\r\n"
+    );
+    let r = c.cmd("RCPT TO:<c@elsewhere.example>").await;
+    assert_eq!(
+        r,
+        format!(
+            "553 5.7.1 <bob@example.org>: Sender address rejected: not owned by user {USER}\r\n"
+        )
+    );
+    c.cmd("RSET").await;
+    c.cmd(&format!("MAIL FROM:<{USER}>")).await;
+    let r = c.cmd("RCPT TO:<c@elsewhere.example>").await;
+    assert_eq!(r, "250 2.1.5 Ok\r\n");
+}
