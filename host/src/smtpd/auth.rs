@@ -57,6 +57,7 @@ impl Session {
         let f = &self.facts;
         let addr = |ip: &str, port: u16| ip.parse().ok().map(|ip| SocketAddr::new(ip, port));
         dovecot::Peer {
+            service: self.limits().sasl.service.clone(),
             local: addr(&f.server_address, f.server_port),
             remote: addr(&f.client_address, f.client_port),
             secured: self.tls_active,
@@ -143,7 +144,8 @@ impl Session {
                 dovecot::Step::Ok { user } => {
                     self.facts.sasl = Some(SaslInfo {
                         method: mech,
-                        username: user,
+                        // It goes into log lines and Received headers.
+                        username: printable(&user),
                     });
                     self.reply(refuse(235, "2.7.0", "Authentication successful"))
                         .await;

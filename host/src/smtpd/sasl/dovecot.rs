@@ -54,6 +54,8 @@ pub enum Step {
 /// What the server is told about the connection being authenticated.
 #[derive(Debug, Clone)]
 pub struct Peer {
+    /// `smtpd_sasl_service`: which Dovecot service settings apply.
+    pub service: String,
     pub local: Option<SocketAddr>,
     pub remote: Option<SocketAddr>,
     /// The SMTP session is under TLS (Dovecot then allows plaintext mechs).
@@ -217,7 +219,8 @@ impl Client {
     ) -> io::Result<(u32, Step)> {
         self.next_id += 1;
         let id = self.next_id;
-        let mut line = format!("AUTH\t{id}\t{mech}\tservice=smtp\tnologin");
+        let service = &peer.service;
+        let mut line = format!("AUTH\t{id}\t{mech}\tservice={service}\tnologin");
         if let Some(a) = peer.local {
             line.push_str(&format!("\tlip={}\tlport={}", a.ip(), a.port()));
         }
@@ -290,6 +293,7 @@ mod tests {
         assert_eq!(c.mechs.len(), 2);
         assert!(c.mechs[0].has("plaintext") && c.mechs[1].has("anonymous"));
         let peer = Peer {
+            service: "smtp".into(),
             local: Some("127.0.0.1:25".parse().unwrap()),
             remote: Some("127.0.0.2:4000".parse().unwrap()),
             secured: true,
@@ -304,6 +308,7 @@ mod tests {
             }
         );
         let none = Peer {
+            service: "smtp".into(),
             local: None,
             remote: None,
             secured: false,
