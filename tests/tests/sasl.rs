@@ -334,3 +334,23 @@ async fn sender_login_mismatch_sees_the_login() {
     let r = c.cmd("RCPT TO:<c@elsewhere.example>").await;
     assert_eq!(r, "250 2.1.5 Ok\r\n");
 }
+
+/// Dovecot restarted between EHLO and AUTH: the session's stale auth
+/// connection is replaced once, and AUTH succeeds.
+#[tokio::test]
+async fn auth_survives_a_dovecot_restart() {
+    let dovecot = Dovecot::start("restart", false);
+    let d = Daemon::start("sasl-restart", &sasl_main(&dovecot, ""), &[]);
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.28").await;
+    let ehlo = c.cmd("EHLO client.example").await;
+    assert!(ehlo.contains("250-AUTH PLAIN LOGIN\r\n"), "{ehlo}");
+    drop(dovecot);
+    let dovecot = Dovecot::start("restart", false);
+    assert_eq!(
+        c.cmd(&format!("AUTH PLAIN {}", plain(USER, PASSWORD)))
+            .await,
+        "235 2.7.0 Authentication successful\r\n",
+        "{}",
+        dovecot.log()
+    );
+}

@@ -122,6 +122,14 @@ impl Session {
             return Next::Continue;
         };
         let mut step = client.start(&mech, &peer, initial.as_deref()).await;
+        if step.is_err() {
+            // The connection opened at EHLO may have gone stale (Dovecot
+            // restarted): one fresh connection before giving up.
+            self.sasl_client = None;
+            if let Some(client) = self.sasl_client().await {
+                step = client.start(&mech, &peer, initial.as_deref()).await;
+            }
+        }
         let mut id = match &step {
             Ok((id, _)) => *id,
             Err(_) => 0,
