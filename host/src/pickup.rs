@@ -107,6 +107,7 @@ impl Pickup {
             log_suffix: format!("from=<{}> to=<{first}>", s.sender),
             header_size_limit: self.header_size_limit,
             submitted_by: Some(s.uid),
+            sasl_header: false,
         };
         match cleanup::cleanup(req, &self.runner, queue, &self.maps).await {
             Outcome::Queued(id) | Outcome::Discarded(id) => {

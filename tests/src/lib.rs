@@ -11,6 +11,7 @@ pub mod e2e_smtpd_util;
 pub mod queue4_util;
 pub mod queue_util;
 pub mod restrictions_util;
+pub mod sasl_util;
 
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener};

@@ -152,7 +152,8 @@ fn ensure_wasm_target() -> Result<()> {
 }
 
 /// The end-to-end tests talk to real peers from Debian's packages: Postfix's
-/// smtp-source and smtp-sink, and swaks. Install them when missing (as root),
+/// smtp-source and smtp-sink, swaks, and Dovecot's auth server (the SMTP AUTH
+/// tests). Install them when missing (as root),
 /// or say exactly what is needed.
 fn ensure_test_peers() -> Result<()> {
     let have = |tool: &str| {
@@ -162,7 +163,7 @@ fn ensure_test_peers() -> Result<()> {
             .map(|o| o.status.success())
             .unwrap_or(false)
     };
-    if ["smtp-source", "smtp-sink", "swaks"]
+    if ["smtp-source", "smtp-sink", "swaks", "dovecot"]
         .iter()
         .all(|t| have(t))
     {
@@ -174,11 +175,21 @@ fn ensure_test_peers() -> Result<()> {
         .map(|o| o.stdout == b"0\n")
         .unwrap_or(false);
     if !root {
-        bail!("the tests need smtp-source, smtp-sink and swaks: apt-get install postfix postfix-pcre swaks");
+        bail!("the tests need smtp-source, smtp-sink, swaks and dovecot: apt-get install postfix postfix-pcre swaks dovecot-core");
     }
-    eprintln!("xtask: installing the test peers (postfix, postfix-pcre, swaks) with apt-get");
+    eprintln!(
+        "xtask: installing the test peers (postfix, postfix-pcre, swaks, dovecot-core) with apt-get"
+    );
     run(Command::new("apt-get").args(["update", "-qq"]))?;
     run(Command::new("apt-get")
         .env("DEBIAN_FRONTEND", "noninteractive")
-        .args(["install", "-y", "-qq", "postfix", "postfix-pcre", "swaks"]))
+        .args([
+            "install",
+            "-y",
+            "-qq",
+            "postfix",
+            "postfix-pcre",
+            "swaks",
+            "dovecot-core",
+        ]))
 }

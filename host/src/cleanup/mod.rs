@@ -64,6 +64,8 @@ pub struct Request {
     pub header_size_limit: usize,
     /// Submitted locally (`mta sendmail`) by this uid; None for smtpd mail.
     pub submitted_by: Option<u32>,
+    /// `smtpd_sasl_authenticated_header`: Received names the SASL user.
+    pub sasl_header: bool,
 }
 
 /// How the message left cleanup.
@@ -162,7 +164,14 @@ pub async fn cleanup(
     }
     let received = match req.submitted_by {
         Some(uid) => stamp::received_local(uid, &req.myhostname, &req.mail_name, &queue_id, now),
-        None => stamp::received(&ctx, &req.myhostname, &req.mail_name, &queue_id, now),
+        None => stamp::received(
+            &ctx,
+            &req.myhostname,
+            &req.mail_name,
+            &queue_id,
+            now,
+            req.sasl_header,
+        ),
     };
     msg.headers.insert(0, HeaderLine::from_text(&received));
 
@@ -292,6 +301,7 @@ mod tests {
             log_suffix: "from=<a@x.example> to=<b@y.example> proto=ESMTP helo=<h.example>".into(),
             header_size_limit: 102_400,
             submitted_by: None,
+            sasl_header: false,
         }
     }
 

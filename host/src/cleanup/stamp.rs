@@ -66,14 +66,18 @@ pub fn compact_date(t: SystemTime) -> String {
 ///         by MYHOSTNAME (MAIL_NAME) with ESMTP id QUEUEID
 ///         for <RCPT>; DATE
 /// ```
-/// with a TLS comment line when the session was encrypted and `for` only
-/// when there is exactly one recipient.
+/// with a TLS comment line when the session was encrypted, an
+/// `(Authenticated sender: user)` line when `sasl_header` is on and the
+/// client authenticated, and `for` only when there is exactly one
+/// recipient. An authenticated ESMTP session is `ESMTPA`/`ESMTPSA`
+/// (RFC 3848), as Postfix writes it.
 pub fn received(
     ctx: &Context,
     myhostname: &str,
     mail_name: &str,
     queue_id: &str,
     now: SystemTime,
+    sasl_header: bool,
 ) -> String {
     let s = &ctx.session;
     let helo = s.helo_name.clone().unwrap_or_else(|| s.client_name.clone());
@@ -100,9 +104,18 @@ pub fn received(
             t.protocol, t.cipher
         ));
     }
+    if let (true, Some(a)) = (sasl_header, &s.sasl) {
+        out.push_str(&format!(
+            "\t(Authenticated sender: {})\r\n",
+            clean(&a.username)
+        ));
+    }
+    let protocol = match (&s.sasl, s.protocol.as_str()) {
+        (Some(_), p) if p.starts_with("ESMTP") => format!("{p}A"),
+        (_, p) => p.to_string(),
+    };
     out.push_str(&format!(
-        "\tby {myhostname} ({mail_name}) with {} id {queue_id}",
-        s.protocol
+        "\tby {myhostname} ({mail_name}) with {protocol} id {queue_id}"
     ));
     if ctx.envelope.recipients.len() == 1 {
         out.push_str(&format!(

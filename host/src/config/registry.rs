@@ -32,8 +32,9 @@ pub const COMPUTED: &str = "@computed";
 /// configuration that *requires* TLS would be refused rather than silently
 /// served in clear text. Implicit TLS (wrapper mode) is not offered.
 pub const SMTPD_TLS_SUPPORTED: bool = true;
-/// Whether smtpd offers AUTH (SASL). Same reasoning as for TLS.
-pub const SMTPD_SASL_SUPPORTED: bool = false;
+/// Whether smtpd offers AUTH (SASL, through a Dovecot auth server). Same
+/// reasoning as for TLS.
+pub const SMTPD_SASL_SUPPORTED: bool = true;
 
 const POSTFIX_DEFAULTS: &str = include_str!("postfix-defaults.cf");
 
@@ -107,6 +108,11 @@ pub const MTA_OVERRIDES: &[(&str, &str)] = &[
     ("queue_directory", "/var/spool/mta"),
     // The banner and Received headers name the software that answers.
     ("mail_name", "mta"),
+    // Only Dovecot's auth server is spoken (no Cyrus library): the default
+    // type is the one that works, and its path is the one Dovecot's own
+    // Postfix howto uses (Postfix's `smtpd` is a Cyrus application name).
+    ("smtpd_sasl_type", "dovecot"),
+    ("smtpd_sasl_path", "private/auth"),
 ];
 
 /// Postfix parameters mta implements (smtpd, restrictions, tables, cleanup,
@@ -154,6 +160,15 @@ pub const IMPLEMENTED: &[&str] = &[
     "smtpd_tls_security_level",
     "smtpd_tls_cert_file",
     "smtpd_tls_key_file",
+    "smtpd_tls_auth_only",
+    "smtpd_sasl_auth_enable",
+    "smtpd_sasl_type",
+    "smtpd_sasl_path",
+    "smtpd_sasl_service",
+    "smtpd_sasl_security_options",
+    "smtpd_sasl_tls_security_options",
+    "smtpd_sasl_authenticated_header",
+    "broken_sasl_auth_clients",
     "default_process_limit",
     "smtpd_timeout",
     "line_length_limit",
@@ -395,6 +410,9 @@ pub fn security_refusal(name: &str, value: &str) -> Option<String> {
         "smtpd_sasl_auth_enable" if !SMTPD_SASL_SUPPORTED && yes => Some(format!(
             "{name} = {value} asks for SMTP AUTH, which mta's smtpd does not offer; clients relying on it would be refused or mishandled"
         )),
+        "smtpd_sasl_type" if v != "dovecot" => Some(format!(
+            "{name} = {value}: only smtpd_sasl_type = dovecot is supported (mta has no Cyrus SASL); AUTH would not work as configured"
+        )),
         "smtpd_milters" | "non_smtpd_milters" if !v.is_empty() => Some(format!(
             "{name} = {value}: milters are not supported; mail would skip them (run the filter as a plugin instead)"
         )),
@@ -460,7 +478,9 @@ mod tests {
         assert!(security_refusal("smtpd_tls_security_level", "encrypt").is_none());
         assert!(security_refusal("smtpd_tls_wrappermode", "yes").is_some());
         assert!(security_refusal("smtpd_tls_security_level", "may").is_none());
-        assert!(security_refusal("smtpd_sasl_auth_enable", "yes").is_some());
+        assert!(security_refusal("smtpd_sasl_auth_enable", "yes").is_none());
+        assert!(security_refusal("smtpd_sasl_type", "cyrus").is_some());
+        assert!(security_refusal("smtpd_sasl_type", "dovecot").is_none());
         assert!(security_refusal("smtpd_sasl_auth_enable", "no").is_none());
         assert!(security_refusal("smtpd_milters", "inet:localhost:8891").is_some());
         assert!(security_refusal("smtpd_milters", "").is_none());

@@ -68,6 +68,7 @@ impl Session {
             log_suffix: self.log_suffix(first.as_deref()),
             header_size_limit: self.limits().header_size_limit,
             submitted_by: None,
+            sasl_header: self.limits().sasl.authenticated_header,
         };
         let outcome = cleanup::cleanup(
             req,

@@ -55,6 +55,13 @@ impl Session {
         {
             lines.push("STARTTLS".into());
         }
+        let mechs = self.sasl_mechs().await;
+        if !mechs.is_empty() {
+            lines.push(format!("AUTH {}", mechs.join(" ")));
+            if self.limits().sasl.broken_clients {
+                lines.push(format!("AUTH={}", mechs.join(" ")));
+            }
+        }
         lines.push("ENHANCEDSTATUSCODES".into());
         lines.push("8BITMIME".into());
         self.reply(Reply::bare(250, lines.join("\n"))).await;

@@ -51,6 +51,8 @@ pub struct Limits {
     pub header_size_limit: usize,
     /// `mail_name`, for the banner and Received header.
     pub mail_name: String,
+    /// SMTP AUTH (`smtpd_sasl_*`, `smtpd_tls_auth_only`).
+    pub sasl: super::sasl::Settings,
 }
 
 /// The value of `name`, or `default` when the configuration has none (the
@@ -180,6 +182,7 @@ impl Limits {
             header_size_limit: u64_or(c, "header_size_limit", 102_400).max(100) as usize,
             mail_name,
             myhostname,
+            sasl: super::sasl::Settings::from_config(c),
         }
     }
 }

@@ -6,10 +6,12 @@
 //! caps connections, `session` runs the command loop, one file per verb
 //! (`ehlo`, `mail`, `rcpt`, `data`, `misc`, `tls`), `address` parses
 //! envelope addresses, `conn` owns the byte stream, `reply` formats replies,
-//! `limits` reads the Postfix parameters once, `facts` does the client's
+//! `limits` reads the Postfix parameters once, `auth` and `sasl` do SMTP
+//! AUTH through Dovecot, `facts` does the client's
 //! reverse lookups.
 
 pub mod address;
+mod auth;
 pub mod conn;
 mod data;
 mod ehlo;
@@ -20,6 +22,7 @@ mod mail;
 mod misc;
 mod rcpt;
 pub mod reply;
+pub mod sasl;
 pub mod session;
 pub mod tls;
 

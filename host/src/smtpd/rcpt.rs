@@ -68,7 +68,15 @@ impl Session {
         }
         if self.txn.queue_id.is_none() {
             let id = self.shared.queue.new_id();
-            tracing::info!("{id}: client={}", self.client());
+            match &self.facts.sasl {
+                Some(a) => tracing::info!(
+                    "{id}: client={}, sasl_method={}, sasl_username={}",
+                    self.client(),
+                    a.method,
+                    a.username
+                ),
+                None => tracing::info!("{id}: client={}", self.client()),
+            }
             self.txn.queue_id = Some(id);
         }
         self.absorb("RCPT", &d, Some(&addr));

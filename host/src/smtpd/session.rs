@@ -50,6 +50,9 @@ pub struct Session {
     /// `503 5.7.0 Error: access denied for name[addr]`.
     pub(super) access_denied: bool,
     pub(super) shutdown: watch::Receiver<bool>,
+    /// The Dovecot auth connection, opened at the first EHLO or AUTH when
+    /// `smtpd_sasl_auth_enable = yes`.
+    pub(super) sasl_client: Option<super::sasl::dovecot::Client>,
 }
 
 impl Session {
@@ -71,6 +74,7 @@ impl Session {
             last_cmd: "CONNECT".into(),
             access_denied: false,
             shutdown,
+            sasl_client: None,
         }
     }
 
@@ -309,6 +313,7 @@ impl Session {
                 | "ETRN"
                 | "HELP"
                 | "STARTTLS"
+                | "AUTH"
         );
         self.last_cmd = if known {
             verb.clone()
@@ -356,6 +361,7 @@ impl Session {
             "ETRN" => self.cmd_etrn(&args).await,
             "HELP" => self.cmd_help().await,
             "STARTTLS" => return self.cmd_starttls(&args).await,
+            "AUTH" => return self.cmd_auth(&args).await,
             _ => {
                 self.reply(Reply::new(500, "5.5.2", "Error: command not recognized"))
                     .await
