@@ -561,8 +561,11 @@ fn postconf_defaults_match_postfix_except_documented_deviations() {
     // Deliberate: compatibility_level 3.6 evaluated; our own queue and
     // config directories; mynetworks per mynetworks_style = host; and
     // process_id is each process's own; mail_name names the software that
-    // answers (the banner says mta, not Postfix).
+    // answers (the banner says mta, not Postfix); SASL goes to Dovecot's
+    // socket, the only SASL server mta speaks to.
     let deviations = [
+        "smtpd_sasl_type",
+        "smtpd_sasl_path",
         "mail_name",
         "compatibility_level",
         "queue_directory",

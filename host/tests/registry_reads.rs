@@ -32,6 +32,10 @@ const IMPLEMENTED_WITHOUT_READ: &[(&str, &str)] = &[
         "virtual_maps",
         "reaches the code through virtual_alias_maps = $virtual_maps",
     ),
+    (
+        "smtpd_sasl_type",
+        "checked when the config loads: only dovecot is accepted, the one client mta has",
+    ),
 ];
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
