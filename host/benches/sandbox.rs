@@ -43,6 +43,33 @@ fn report(what: &str, n: u32, total: Duration) {
     }
 }
 
+/// Time 200 000 calls of one hook on one warm instance of `plugin`, after
+/// `warmup` untimed ones.
+async fn hook_calls<'a>(
+    plugin: &mta::sandbox::Plugin,
+    limit: Duration,
+    warmup: u32,
+    what: &str,
+    hook: impl Fn() -> Hook<'a>,
+) -> anyhow::Result<()> {
+    let mut i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+    for _ in 0..warmup {
+        i.call(limit, hook())
+            .await
+            .map_err(|f| anyhow::anyhow!("{f}"))?;
+    }
+    let n = 200_000;
+    let t = Instant::now();
+    for _ in 0..n {
+        i.call(limit, hook())
+            .await
+            .map_err(|f| anyhow::anyhow!("{f}"))?;
+    }
+    report(what, n, t.elapsed());
+    plugin.give_back(i);
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let looper = fixtures_dir().join("looper.wasm");
     anyhow::ensure!(
@@ -141,20 +168,14 @@ fn main() -> anyhow::Result<()> {
             t.elapsed(),
         );
 
-        let mut i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
-        let n = 200_000;
-        let t = Instant::now();
-        for _ in 0..n {
-            i.call(limit, Hook::Rcpt(&ctx, &rcpt))
-                .await
-                .map_err(|f| anyhow::anyhow!("{f}"))?;
-        }
-        report(
+        hook_calls(
+            &plugin,
+            limit,
+            0,
             "hook call on a warm instance (rcpt, epoch on)",
-            n,
-            t.elapsed(),
-        );
-        plugin.give_back(i);
+            || Hook::Rcpt(&ctx, &rcpt),
+        )
+        .await?;
 
         // The floor: a hook whose only argument is the handle and whose
         // answer is `dunno` (looper's connect hook).
@@ -162,40 +183,23 @@ fn main() -> anyhow::Result<()> {
             stage: Stage::Connect,
             ..(*ctx).clone()
         });
-        let mut i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
-        let n = 200_000;
-        let t = Instant::now();
-        for _ in 0..n {
-            i.call(limit, Hook::Check(&connect))
-                .await
-                .map_err(|f| anyhow::anyhow!("{f}"))?;
-        }
-        report(
+        hook_calls(
+            &plugin,
+            limit,
+            0,
             "hook call, handle only, answer dunno (connect)",
-            n,
-            t.elapsed(),
-        );
-        plugin.give_back(i);
+            || Hook::Check(&connect),
+        )
+        .await?;
 
-        let mut i = legacy.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
-        for _ in 0..1000 {
-            i.call(limit, Hook::Rcpt(&ctx, &rcpt))
-                .await
-                .map_err(|f| anyhow::anyhow!("{f}"))?;
-        }
-        let n = 200_000;
-        let t = Instant::now();
-        for _ in 0..n {
-            i.call(limit, Hook::Rcpt(&ctx, &rcpt))
-                .await
-                .map_err(|f| anyhow::anyhow!("{f}"))?;
-        }
-        report(
+        hook_calls(
+            &legacy,
+            limit,
+            1000,
             "same hook, contract 0.1 (whole context copied in)",
-            n,
-            t.elapsed(),
-        );
-        legacy.give_back(i);
+            || Hook::Rcpt(&ctx, &rcpt),
+        )
+        .await?;
 
         let n = 100_000;
         let t = Instant::now();

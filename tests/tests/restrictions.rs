@@ -6,7 +6,8 @@
 //! `$CARGO_TARGET_DIR/plugins`, where `mta` finds them by default).
 
 use mta_e2e::dnsd::{Behaviour, ZoneSet};
-use mta_e2e::{mta_bin, run, Daemon, Smtp};
+use mta_e2e::smtpd3_util::dialogue_at;
+use mta_e2e::{mta_bin, run, Daemon};
 
 /// The plumbing every test shares: the built-in plugins, a destination of
 /// our own, no local recipient check, only 127.0.0.1 trusted.
@@ -21,16 +22,7 @@ fn base(extra: &str) -> String {
 
 /// A client dialogue: each command and the reply's first line, trimmed.
 async fn dialogue(d: &Daemon, source: &str, cmds: &[&str]) -> Vec<String> {
-    let (mut c, banner) = Smtp::connect(d.addr(), source).await;
-    assert!(banner.starts_with("220"), "{banner}");
-    let mut out = Vec::new();
-    for cmd in cmds {
-        let r = c.cmd(cmd).await;
-        // Multi-line replies (EHLO): the last line says it all.
-        out.push(r.trim_end().lines().last().unwrap_or("").to_string());
-    }
-    c.cmd("QUIT").await;
-    out
+    dialogue_at(d.addr(), source, cmds).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -503,19 +495,6 @@ async fn same_answers_as_reference_postfix() {
     for line in &theirs {
         d.wait_for(&format!("reject: {line}"));
     }
-}
-
-/// `dialogue` against any address (the reference Postfix).
-async fn dialogue_at(addr: std::net::SocketAddr, source: &str, cmds: &[&str]) -> Vec<String> {
-    let (mut c, banner) = Smtp::connect(addr, source).await;
-    assert!(banner.starts_with("220"), "{banner}");
-    let mut out = Vec::new();
-    for cmd in cmds {
-        let r = c.cmd(cmd).await;
-        out.push(r.trim_end().lines().last().unwrap_or("").to_string());
-    }
-    c.cmd("QUIT").await;
-    out
 }
 
 /// The seeds' old names work in the daemon: mapped to today's
