@@ -99,9 +99,8 @@ impl ZoneSet {
 
     /// Bind UDP and TCP on the same random loopback port and serve.
     pub async fn start(self) -> std::io::Result<TestDns> {
-        let udp = UdpSocket::bind("127.0.0.1:0").await?;
+        let (udp, tcp) = bind_pair().await?;
         let addr = udp.local_addr()?;
-        let tcp = TcpListener::bind(addr).await?;
         let queries = Arc::new(AtomicU64::new(0));
         let zones = Arc::new(self);
         let udp = Arc::new(udp);
@@ -255,4 +254,27 @@ impl Drop for TestDns {
             t.abort();
         }
     }
+}
+
+/// A UDP socket and a TCP listener on one loopback port, from the same
+/// allocator as the daemons' ports (see `free_port`): a port the kernel
+/// chose for UDP could be one another test picked for a daemon that has not
+/// bound it yet.
+async fn bind_pair() -> std::io::Result<(UdpSocket, TcpListener)> {
+    let mut last = None;
+    for _ in 0..64 {
+        let port = crate::free_port();
+        let udp = match UdpSocket::bind(("127.0.0.1", port)).await {
+            Ok(u) => u,
+            Err(e) => {
+                last = Some(e);
+                continue;
+            }
+        };
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.expect("at least one attempt"))
 }

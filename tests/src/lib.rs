@@ -74,12 +74,31 @@ pub fn mta_bin() -> PathBuf {
     .clone()
 }
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, for a listener the test starts
+/// later (often in another process, the daemon or postfix-ref).
+///
+/// Picked below Linux's ephemeral range (32768-60999) from a per-process
+/// counter: a port the kernel hands out for `bind(:0)` or an outgoing
+/// connection, in this test or one running beside it, can then never be the
+/// one just picked, and two picks in one test binary never repeat. The
+/// starting point depends on the pid so that consecutive test binaries do
+/// not walk the same ports.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(997);
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (LOW + start.wrapping_add(n) % SPAN) as u16;
+        let tcp = TcpListener::bind(("127.0.0.1", port)).is_ok();
+        let udp = std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok();
+        if tcp && udp {
+            return port;
+        }
+    }
+    panic!("no free port in {LOW}..{}", LOW + SPAN)
 }
 
 /// A scratch directory unique to one test.

@@ -2,18 +2,11 @@
 //! tiny scripted SMTP server for replies smtp-sink cannot give, and a
 //! bounded wait on a condition (never a bare sleep as synchronisation).
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A port that was free a moment ago.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind 127.0.0.1:0")
-}
+pub use crate::free_port;
 
 /// A fresh temporary directory.
 pub fn temp_dir(tag: &str) -> PathBuf {
