@@ -43,7 +43,22 @@ fn report(what: &str, n: u32, total: Duration) {
     }
 }
 
-/// Time 200 000 calls of one hook on one warm instance of `plugin`, after
+/// Whether the section titled `what` runs: all of them, unless
+/// `MTA_BENCH_ONLY` names a word of the titles (e.g. `connect` to profile
+/// one hook alone with `perf record`).
+fn wanted(what: &str) -> bool {
+    std::env::var("MTA_BENCH_ONLY").map_or(true, |w| what.contains(&w))
+}
+
+/// Calls per hook section: 200 000, or `MTA_BENCH_CALLS`.
+fn calls() -> u32 {
+    std::env::var("MTA_BENCH_CALLS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(200_000)
+}
+
+/// Time `calls()` calls of one hook on one warm instance of `plugin`, after
 /// `warmup` untimed ones.
 async fn hook_calls<'a>(
     plugin: &mta::sandbox::Plugin,
@@ -52,13 +67,16 @@ async fn hook_calls<'a>(
     what: &str,
     hook: impl Fn() -> Hook<'a>,
 ) -> anyhow::Result<()> {
+    if !wanted(what) {
+        return Ok(());
+    }
     let mut i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
     for _ in 0..warmup {
         i.call(limit, hook())
             .await
             .map_err(|f| anyhow::anyhow!("{f}"))?;
     }
-    let n = 200_000;
+    let n = calls();
     let t = Instant::now();
     for _ in 0..n {
         i.call(limit, hook())
@@ -156,17 +174,16 @@ fn main() -> anyhow::Result<()> {
             plugin.give_back(i);
         }
 
-        let n = 200_000;
-        let t = Instant::now();
-        for _ in 0..n {
-            let i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
-            plugin.give_back(i);
+        let what = "per-message set-up: lend + return a warm instance";
+        if wanted(what) {
+            let n = 200_000;
+            let t = Instant::now();
+            for _ in 0..n {
+                let i = plugin.lend().await.map_err(|f| anyhow::anyhow!("{f}"))?;
+                plugin.give_back(i);
+            }
+            report(what, n, t.elapsed());
         }
-        report(
-            "per-message set-up: lend + return a warm instance",
-            n,
-            t.elapsed(),
-        );
 
         hook_calls(
             &plugin,
@@ -201,32 +218,30 @@ fn main() -> anyhow::Result<()> {
         )
         .await?;
 
-        let n = 100_000;
-        let t = Instant::now();
-        for _ in 0..n {
-            std::hint::black_box(runner.rcpt(&ctx, &rcpt).await);
+        let what = "runner.rcpt: lend + call + return + decision";
+        if wanted(what) {
+            let n = 100_000;
+            let t = Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(runner.rcpt(&ctx, &rcpt).await);
+            }
+            report(what, n, t.elapsed());
         }
-        report(
-            "runner.rcpt: lend + call + return + decision",
-            n,
-            t.elapsed(),
-        );
 
         // What isolation per message would cost: a fresh pooled instance + init.
-        let n = 2_000;
-        let t = Instant::now();
-        for _ in 0..n {
-            let mut i = mta::sandbox::plugin::Instance::fresh(&plugin)
-                .await
-                .map_err(|f| anyhow::anyhow!("{f}"))?;
-            i.poison();
-            drop(i);
+        let what = "fresh instance: instantiate (pooling, CoW) + init";
+        if wanted(what) {
+            let n = 2_000;
+            let t = Instant::now();
+            for _ in 0..n {
+                let mut i = mta::sandbox::plugin::Instance::fresh(&plugin)
+                    .await
+                    .map_err(|f| anyhow::anyhow!("{f}"))?;
+                i.poison();
+                drop(i);
+            }
+            report(what, n, t.elapsed());
         }
-        report(
-            "fresh instance: instantiate (pooling, CoW) + init",
-            n,
-            t.elapsed(),
-        );
         anyhow::Ok(())
     })?;
     let _ = std::fs::remove_dir_all(&dir);

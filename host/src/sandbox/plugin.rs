@@ -138,6 +138,7 @@ pub(crate) fn new_store(
         },
         caps: caps.clone(),
         call: CallClock::new(limits.init_time),
+        facts: None,
     };
     let mut store = Store::new(engine, state);
     store.limiter(|s| &mut s.limits);

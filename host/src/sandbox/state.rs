@@ -19,6 +19,13 @@ pub struct HostState {
     pub limits: MemoryLimiter,
     pub caps: Arc<Capabilities>,
     pub call: CallClock,
+    /// The context of the hook call under way, read through the guest's
+    /// borrowed `context` handle; `None` between calls. One slot per store
+    /// suffices because an instance runs one call at a time, and the
+    /// component model ends a borrow when its call returns, so the guest
+    /// cannot keep the handle; a slot instead of a resource-table entry
+    /// saves an allocation and a free per call.
+    pub facts: Option<Arc<crate::stages::types::Context>>,
 }
 
 impl WasiView for HostState {
@@ -30,9 +37,10 @@ impl WasiView for HostState {
     }
 }
 
-/// The context of one hook call, lent to a 0.2 guest as a `context` handle
-/// for the length of the call (see `wit::since_v0_2_0`).
-pub struct CallFacts(pub Arc<crate::stages::types::Context>);
+/// The type of the `context` handle a 0.2 guest is lent for one hook call
+/// (see `wit::since_v0_2_0`). The handle carries no data: the facts it
+/// stands for are the store's [`HostState::facts`] while the call runs.
+pub enum CallFacts {}
 
 /// Guest time of the current call: wall time since the call began minus the
 /// time spent waiting in host imports (DNS has its own timeout, DESIGN 4).

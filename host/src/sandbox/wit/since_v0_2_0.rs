@@ -1,7 +1,7 @@
 //! Bindings for `mta:filter@0.2.0` (`wit/since_v0.2.0`): hooks receive a
 //! borrowed `context` handle instead of a copy of every fact. The host puts
-//! the call's [`CallFacts`] in the instance's resource table for the length
-//! of the call and answers the guest's reads from it, so a call costs what the
+//! the call's context in the store ([`HostState::facts`]) for the length of
+//! the call and answers the guest's reads from it, so a call costs what the
 //! plugin reads, not the size of the session.
 
 use crate::sandbox::caps;
@@ -49,8 +49,9 @@ pub async fn call(
         | Hook::Headers(c, _)
         | Hook::Body(c, _) => *c,
     };
-    let facts = store.data_mut().table.push(CallFacts(Arc::clone(ctx)))?;
-    let handle = Resource::<CallFacts>::new_borrow(facts.rep());
+    store.data_mut().facts = Some(Arc::clone(ctx));
+    // The handle's number means nothing: every read goes to the one slot.
+    let handle = Resource::<CallFacts>::new_borrow(0);
     let g = bindings.mta_filter_plugin();
     let s = &mut *store;
     let answer = match hook {
@@ -85,15 +86,21 @@ pub async fn call(
             .await
             .map(|v| Answer::Indexed(indexed(v))),
     };
-    // Revoke the handle whatever the call did (a faulted instance is thrown
-    // away anyway, its table with it).
-    store.data_mut().table.delete(facts)?;
+    // Empty the slot whatever the call did (a faulted instance is thrown
+    // away anyway).
+    store.data_mut().facts = None;
     answer
 }
 
 impl HostState {
-    fn facts(&self, ctx: &Resource<CallFacts>) -> wasmtime::Result<&host::Context> {
-        Ok(&self.table.get(ctx)?.0)
+    /// The facts behind the guest's handle. The component model only lets a
+    /// guest use a borrowed handle during the call it was lent for, and
+    /// `call` fills the slot for exactly that time, so an empty slot means a
+    /// host bug; it traps the guest rather than answering from stale facts.
+    fn lent(&self, _ctx: &Resource<CallFacts>) -> wasmtime::Result<&host::Context> {
+        self.facts
+            .as_deref()
+            .ok_or_else(|| wasmtime::format_err!("context handle used outside its hook call"))
     }
 }
 
@@ -101,35 +108,35 @@ impl facts::Host for HostState {}
 
 impl facts::HostContext for HostState {
     fn stage(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<t::Stage> {
-        Ok(stage(self.facts(&ctx)?.stage))
+        Ok(stage(self.lent(&ctx)?.stage))
     }
 
     fn session(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<t::Session> {
-        Ok(session(&self.facts(&ctx)?.session))
+        Ok(session(&self.lent(&ctx)?.session))
     }
 
     fn session_id(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<String> {
-        Ok(self.facts(&ctx)?.session.id.clone())
+        Ok(self.lent(&ctx)?.session.id.clone())
     }
 
     fn client_address(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<String> {
-        Ok(self.facts(&ctx)?.session.client_address.clone())
+        Ok(self.lent(&ctx)?.session.client_address.clone())
     }
 
     fn client_port(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<u16> {
-        Ok(self.facts(&ctx)?.session.client_port)
+        Ok(self.lent(&ctx)?.session.client_port)
     }
 
     fn client_name(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<String> {
-        Ok(self.facts(&ctx)?.session.client_name.clone())
+        Ok(self.lent(&ctx)?.session.client_name.clone())
     }
 
     fn client_name_status(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<t::NameStatus> {
-        Ok(name_status(self.facts(&ctx)?.session.client_name_status))
+        Ok(name_status(self.lent(&ctx)?.session.client_name_status))
     }
 
     fn reverse_client_name(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<String> {
-        Ok(self.facts(&ctx)?.session.reverse_client_name.clone())
+        Ok(self.lent(&ctx)?.session.reverse_client_name.clone())
     }
 
     fn reverse_client_name_status(
@@ -137,40 +144,40 @@ impl facts::HostContext for HostState {
         ctx: Resource<CallFacts>,
     ) -> wasmtime::Result<t::NameStatus> {
         Ok(name_status(
-            self.facts(&ctx)?.session.reverse_client_name_status,
+            self.lent(&ctx)?.session.reverse_client_name_status,
         ))
     }
 
     fn server_address(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<String> {
-        Ok(self.facts(&ctx)?.session.server_address.clone())
+        Ok(self.lent(&ctx)?.session.server_address.clone())
     }
 
     fn server_port(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<u16> {
-        Ok(self.facts(&ctx)?.session.server_port)
+        Ok(self.lent(&ctx)?.session.server_port)
     }
 
     fn listener(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<String> {
-        Ok(self.facts(&ctx)?.session.listener.clone())
+        Ok(self.lent(&ctx)?.session.listener.clone())
     }
 
     fn helo_name(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<Option<String>> {
-        Ok(self.facts(&ctx)?.session.helo_name.clone())
+        Ok(self.lent(&ctx)?.session.helo_name.clone())
     }
 
     fn protocol(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<String> {
-        Ok(self.facts(&ctx)?.session.protocol.clone())
+        Ok(self.lent(&ctx)?.session.protocol.clone())
     }
 
     fn tls(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<Option<t::TlsInfo>> {
-        Ok(self.facts(&ctx)?.session.tls.as_ref().map(tls_info))
+        Ok(self.lent(&ctx)?.session.tls.as_ref().map(tls_info))
     }
 
     fn sasl(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<Option<t::SaslInfo>> {
-        Ok(self.facts(&ctx)?.session.sasl.as_ref().map(sasl_info))
+        Ok(self.lent(&ctx)?.session.sasl.as_ref().map(sasl_info))
     }
 
     fn improper_pipelining(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<bool> {
-        Ok(self.facts(&ctx)?.session.improper_pipelining)
+        Ok(self.lent(&ctx)?.session.improper_pipelining)
     }
 
     fn attribute(
@@ -179,7 +186,7 @@ impl facts::HostContext for HostState {
         name: String,
     ) -> wasmtime::Result<Option<String>> {
         Ok(self
-            .facts(&ctx)?
+            .lent(&ctx)?
             .session
             .attributes
             .iter()
@@ -188,21 +195,21 @@ impl facts::HostContext for HostState {
     }
 
     fn envelope(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<t::Envelope> {
-        Ok(envelope(&self.facts(&ctx)?.envelope))
+        Ok(envelope(&self.lent(&ctx)?.envelope))
     }
 
     fn sender(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<Option<t::Address>> {
-        Ok(self.facts(&ctx)?.envelope.sender.as_ref().map(address))
+        Ok(self.lent(&ctx)?.envelope.sender.as_ref().map(address))
     }
 
     fn recipient_count(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<u32> {
-        let n = self.facts(&ctx)?.envelope.recipients.len();
+        let n = self.lent(&ctx)?.envelope.recipients.len();
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
     fn recipients(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<Vec<t::Address>> {
         Ok(self
-            .facts(&ctx)?
+            .lent(&ctx)?
             .envelope
             .recipients
             .iter()
@@ -211,11 +218,11 @@ impl facts::HostContext for HostState {
     }
 
     fn queue_id(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<Option<String>> {
-        Ok(self.facts(&ctx)?.envelope.queue_id.clone())
+        Ok(self.lent(&ctx)?.envelope.queue_id.clone())
     }
 
     fn size(&mut self, ctx: Resource<CallFacts>) -> wasmtime::Result<Option<u64>> {
-        Ok(self.facts(&ctx)?.envelope.size)
+        Ok(self.lent(&ctx)?.envelope.size)
     }
 
     /// The guest only ever borrows a context, so it never drops one; the
