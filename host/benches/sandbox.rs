@@ -10,53 +10,15 @@
 //! Run: `cargo xtask build && cargo bench -p mta --bench sandbox`
 //! (or `MTA_FIXTURES=DIR cargo bench -p mta --bench sandbox`).
 
+mod common;
+
+use common::{calls, fixtures_dir, report, wanted};
 use mta::config::Config;
 use mta::sandbox::plugin::Hook;
 use mta::sandbox::Sandbox;
 use mta::stages::{Address, Context, Envelope, Session, Stage, StageRunner};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn fixtures_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("MTA_FIXTURES") {
-        return PathBuf::from(d);
-    }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            let exe = std::env::current_exe().expect("bench executable path");
-            exe.ancestors()
-                .nth(3)
-                .expect("target directory")
-                .to_path_buf()
-        });
-    target.join("fixtures")
-}
-
-fn report(what: &str, n: u32, total: Duration) {
-    let per = total.as_nanos() as f64 / f64::from(n);
-    if per >= 10_000.0 {
-        println!("{what:<58} {:>10.1} us/op  ({n} ops)", per / 1000.0);
-    } else {
-        println!("{what:<58} {:>10.0} ns/op  ({n} ops)", per);
-    }
-}
-
-/// Whether the section titled `what` runs: all of them, unless
-/// `MTA_BENCH_ONLY` names a word of the titles (e.g. `connect` to profile
-/// one hook alone with `perf record`).
-fn wanted(what: &str) -> bool {
-    std::env::var("MTA_BENCH_ONLY").map_or(true, |w| what.contains(&w))
-}
-
-/// Calls per hook section: 200 000, or `MTA_BENCH_CALLS`.
-fn calls() -> u32 {
-    std::env::var("MTA_BENCH_CALLS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(200_000)
-}
 
 /// Time `calls()` calls of one hook on one warm instance of `plugin`, after
 /// `warmup` untimed ones.
@@ -191,6 +153,22 @@ fn main() -> anyhow::Result<()> {
             0,
             "hook call on a warm instance (rcpt, epoch on)",
             || Hook::Rcpt(&ctx, &rcpt),
+        )
+        .await?;
+
+        // The same hook with the same kind of argument, answering `dunno`
+        // (looper passes recipients named pass*): the recipient copied in,
+        // no text made or copied out.
+        let pass = Address {
+            address: "pass@example.com".into(),
+            params: Vec::new(),
+        };
+        hook_calls(
+            &plugin,
+            limit,
+            0,
+            "hook call, recipient in, answer dunno (rcpt)",
+            || Hook::Rcpt(&ctx, &pass),
         )
         .await?;
 
