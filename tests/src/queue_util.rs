@@ -69,15 +69,30 @@ impl Sink {
         }
     }
 
-    /// The dumped messages so far.
+    /// The messages dumped so far, complete ones only. smtp-sink creates a
+    /// dump file when DATA begins and writes it until the final dot, so a
+    /// file it still holds open is a message in flight (reading it early
+    /// once gave a test an empty message); it never reopens a file it has
+    /// closed. The directory is listed before the open files are, so a file
+    /// closed in between is only left for the next call.
     pub fn messages(&self) -> Vec<String> {
-        let mut out: Vec<String> = std::fs::read_dir(&self.dir)
+        // Canonical, to compare with the kernel's names of open files.
+        let dir = std::fs::canonicalize(&self.dir).unwrap_or_else(|_| self.dir.clone());
+        let files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        let open: Vec<PathBuf> = std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
             .map(|rd| {
                 rd.flatten()
-                    .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                    .filter_map(|e| std::fs::read_link(e.path()).ok())
                     .collect()
             })
             .unwrap_or_default();
+        let mut out: Vec<String> = files
+            .iter()
+            .filter(|f| !open.contains(f))
+            .filter_map(|f| std::fs::read_to_string(f).ok())
+            .collect();
         out.sort();
         out
     }
