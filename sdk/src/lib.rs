@@ -64,6 +64,7 @@ mod caps;
 mod context;
 mod export;
 mod helpers;
+pub mod params;
 mod plugin;
 mod verdict;
 

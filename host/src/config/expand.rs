@@ -156,35 +156,8 @@ pub fn references(value: &str) -> Vec<String> {
     out
 }
 
-/// Split a list value on commas and whitespace, keeping `{ ... }` groups
-/// (e.g. `inline:{ a=b, c=d }`) whole, as Postfix 3.x does.
-pub fn split_list(value: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0usize;
-    for c in value.chars() {
-        match c {
-            '{' => {
-                depth += 1;
-                cur.push(c);
-            }
-            '}' => {
-                depth = depth.saturating_sub(1);
-                cur.push(c);
-            }
-            c if depth == 0 && (c == ',' || c.is_whitespace()) => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
+/// Postfix list syntax, shared with the plugins (see `mta_sdk::params`).
+pub use mta_sdk::params::split_list;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
 //! master.cf syntax: one service per logical line, eight columns.
 
 use super::maincf::{logical_lines, parse_assignment};
+use mta_sdk::params::split_words as tokens;
 
 /// One master.cf service entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,35 +86,6 @@ fn parse_service(line: usize, text: &str) -> Result<Service, String> {
         overrides,
         args,
     })
-}
-
-/// Whitespace-separated words, a `{ ... }` group being one word.
-fn tokens(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0usize;
-    for c in text.chars() {
-        match c {
-            '{' => {
-                depth += 1;
-                cur.push(c);
-            }
-            '}' => {
-                depth = depth.saturating_sub(1);
-                cur.push(c);
-            }
-            c if c.is_whitespace() && depth == 0 => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// A port by number or by name from /etc/services (tcp).

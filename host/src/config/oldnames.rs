@@ -2,28 +2,13 @@
 //! howtos still use work (the restrictions plugin maps them at init and logs
 //! it), but `mta check` does not load plugins, so it says so here — before
 //! the daemon runs, naming the main.cf line.
-//!
-//! The table mirrors `plugins/restrictions/src/restriction.rs` OLD_NAMES
-//! (the host cannot link a guest crate); keep the two in step.
 
 use super::expand::split_list;
 use super::Config;
 
-/// Old name and what the restrictions plugin uses instead.
-pub const OLD_NAMES: &[(&str, &str)] = &[
-    (
-        "check_relay_domains",
-        "permit_mynetworks, permit_auth_destination, reject_unauth_destination",
-    ),
-    ("reject_unknown_client", "reject_unknown_client_hostname"),
-    ("reject_invalid_hostname", "reject_invalid_helo_hostname"),
-    ("reject_non_fqdn_hostname", "reject_non_fqdn_helo_hostname"),
-    ("reject_unknown_hostname", "reject_unknown_helo_hostname"),
-    (
-        "reject_maps_rbl",
-        "reject_rbl_client DOMAIN for each maps_rbl_domains entry",
-    ),
-];
+/// Old name and what the restrictions plugin uses instead: the plugin's own
+/// table, so `mta check` and the daemon's log say the same.
+pub use restrictions::restriction::OLD_NAMES;
 
 /// The lists restrictions are read from: the stage lists plus every
 /// restriction class.

@@ -119,34 +119,8 @@ const CONTENT_CHECKS: &[&str] = &[
     "body_checks",
 ];
 
-/// Split a parameter value into words, keeping `inline:{ a=b, c=d }` whole.
-pub fn words(value: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0usize;
-    for c in value.chars() {
-        match c {
-            '{' => {
-                depth += 1;
-                cur.push(c);
-            }
-            '}' => {
-                depth = depth.saturating_sub(1);
-                cur.push(c);
-            }
-            ',' | ' ' | '\t' | '\n' | '\r' if depth == 0 => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            _ => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
+/// A parameter value's items (Postfix list syntax, `mta_sdk::params`).
+pub use mta_sdk::params::split_list as words;
 
 /// The `type:name` lookup tables named in a parameter value (not policy
 /// service sockets, which look alike).

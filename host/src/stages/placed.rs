@@ -32,13 +32,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// Mirrors `restrictions::ANSWER_ATTRIBUTE` (the host cannot link a guest crate).
-pub const ANSWER_ATTRIBUTE: &str = "mta.plugin_answer";
-/// Mirrors `restrictions::CALL_MARKER`.
-pub const CALL_MARKER: &str = "mta.call-plugin ";
-/// Mirrors `restrictions::settings::DROP_INS_SETTING`: the loaded drop-ins'
-/// names, handed to the restrictions built-in's `init`.
-pub const DROP_INS_SETTING: &str = "mta.drop_in_plugins";
+// The built-in's side of this exchange, taken from its own crate so the two
+// cannot drift apart: the attribute carrying drop-ins' answers, the `info`
+// text asking for a call, and the setting that lists the loaded drop-ins.
+pub use restrictions::settings::DROP_INS_SETTING;
+pub use restrictions::{ANSWER_ATTRIBUTE, CALL_MARKER};
 
 /// A bound on calls of one stage, so a guest that kept asking could not
 /// hold a session (each call is also under the stage deadline).

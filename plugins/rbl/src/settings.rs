@@ -3,6 +3,7 @@
 //! reply templates and codes, the scoring sites, and the failure policy.
 
 use crate::filter::Filter;
+use mta_sdk::params::split_list;
 use std::net::IpAddr;
 
 /// The main.cf parameters the plugin asks the host for.
@@ -162,35 +163,6 @@ pub struct Settings {
     pub mynetworks: Vec<(IpAddr, u8)>,
     /// Problems worth a warning at init, not worth refusing to start.
     pub warnings: Vec<String>,
-}
-
-fn split_list(v: &str) -> Vec<String> {
-    // Postfix lists: commas and/or whitespace; `{ ... }` groups one item.
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0usize;
-    for c in v.chars() {
-        match c {
-            '{' => {
-                depth += 1;
-                cur.push(c);
-            }
-            '}' => {
-                depth = depth.saturating_sub(1);
-                cur.push(c);
-            }
-            ',' | ' ' | '\t' | '\n' | '\r' if depth == 0 => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            _ => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
 }
 
 /// `zone` or `zone=d.d.d.d`.

@@ -13,12 +13,12 @@ use mta_sdk::{Address, Capability, Config, Context, Description, Plugin, Verdict
 
 /// The session attribute through which the host hands over the answers of
 /// drop-in plugins named in the lists: one `NAME ACTION` pair per plugin met,
-/// in order (see `eval::plugins`). The host mirrors this name.
+/// in order (see `eval::plugins`)..
 pub const ANSWER_ATTRIBUTE: &str = "mta.plugin_answer";
 
 /// The text of the `info` verdict that asks the host to call a drop-in named
 /// in a list: `mta.call-plugin NAME`. Only the host's runner reads it, and
-/// only from this built-in; it mirrors this text.
+/// only from this built-in.
 pub const CALL_MARKER: &str = "mta.call-plugin ";
 
 /// The plugin: the parsed settings of one instance.

@@ -133,41 +133,8 @@ const DNS_LISTS: &[&str] = &[
     "permit_rhswl_client",
 ];
 
-/// Split a Postfix list on commas and whitespace, keeping `{ ... }` groups
-/// (inline tables, `{text with spaces}`) whole.
-pub fn tokenize(value: &str) -> Result<Vec<String>, String> {
-    let mut tokens = Vec::new();
-    let mut current = String::new();
-    let mut depth = 0usize;
-    for ch in value.chars() {
-        match ch {
-            '{' => {
-                depth += 1;
-                current.push(ch);
-            }
-            '}' => {
-                if depth == 0 {
-                    return Err(format!("unbalanced '}}' in \"{value}\""));
-                }
-                depth -= 1;
-                current.push(ch);
-            }
-            c if depth == 0 && (c == ',' || c.is_whitespace()) => {
-                if !current.is_empty() {
-                    tokens.push(std::mem::take(&mut current));
-                }
-            }
-            c => current.push(c),
-        }
-    }
-    if depth != 0 {
-        return Err(format!("unbalanced '{{' in \"{value}\""));
-    }
-    if !current.is_empty() {
-        tokens.push(current);
-    }
-    Ok(tokens)
-}
+/// Postfix list syntax, shared with the host (see `mta_sdk::params`).
+pub use mta_sdk::params::tokenize;
 
 /// What a list parser needs to know besides the tokens.
 pub struct ParseEnv<'a> {
