@@ -136,6 +136,12 @@ fn announce(line: &str) {
 
 /// Run until stopped. Returns after the drain.
 pub async fn run(source: Source) -> anyhow::Result<()> {
+    // Handlers first: "ready" must never be announced while a SIGHUP would
+    // still take the default action and kill the daemon (a reload script
+    // that signals right after start would stop mail instead).
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     let config = source.load()?;
     for w in &config.warnings {
         tracing::warn!("{w}");
@@ -186,9 +192,6 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
     let report: Vec<Arc<RwLock<Arc<Shared>>>> = running.iter().map(|(_, s)| s.clone()).collect();
     let _ = control::PLUGIN_REPORT.set(Box::new(move || plugin_states(&report)));
 
-    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("SIGHUP handler")?;
     // The control socket may go away (or never have served); then only
     // signals drive us.
     let mut events_open = true;
