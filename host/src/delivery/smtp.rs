@@ -54,33 +54,6 @@ pub(crate) fn param(config: &Config, name: &str, default: &str) -> String {
     }
 }
 
-/// A time parameter with Postfix units, or its default.
-pub(crate) fn time_param(config: &Config, name: &str, default: Duration) -> Duration {
-    parse_time(&config.get(name)).unwrap_or(default)
-}
-
-/// `300s`, `5m`, `2h`, `5d`, `1w`, bare seconds.
-pub(crate) fn parse_time(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s.is_empty() {
-        return None;
-    }
-    let (num, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&s[..i], &s[i..]),
-        None => (s, "s"),
-    };
-    let n: u64 = num.parse().ok()?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        "w" => 7 * 86400,
-        _ => return None,
-    };
-    Some(Duration::from_secs(n.saturating_mul(mult)))
-}
-
 pub(crate) fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
@@ -94,13 +67,9 @@ impl SmtpClient {
             helo_name: param(config, "smtp_helo_name", &myhostname),
             tls_level: Level::parse(&param(config, "smtp_tls_security_level", "may")),
             tls: super::tls::client_config()?,
-            connect_timeout: time_param(config, "smtp_connect_timeout", Duration::from_secs(30)),
-            reply_timeout: time_param(config, "smtp_data_done_timeout", Duration::from_secs(600)),
-            cache_time: time_param(
-                config,
-                "smtp_connection_cache_time_limit",
-                Duration::from_secs(2),
-            ),
+            connect_timeout: config.get_time("smtp_connect_timeout"),
+            reply_timeout: config.get_time("smtp_data_done_timeout"),
+            cache_time: config.get_time("smtp_connection_cache_time_limit"),
             cache: Arc::default(),
             dns,
         })
@@ -203,19 +172,5 @@ pub(crate) fn io_reason(e: &std::io::Error) -> String {
         std::io::ErrorKind::TimedOut => "Connection timed out".into(),
         std::io::ErrorKind::ConnectionReset => "Connection reset by peer".into(),
         _ => e.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn postfix_time_units() {
-        assert_eq!(parse_time("300s"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_time("5d"), Some(Duration::from_secs(432000)));
-        assert_eq!(parse_time("2"), Some(Duration::from_secs(2)));
-        assert_eq!(parse_time("1x"), None);
-        assert_eq!(parse_time(""), None);
     }
 }

@@ -1,7 +1,7 @@
 //! The queue manager's main.cf parameters, with Postfix's defaults.
 
 use crate::config::Config;
-use crate::delivery::smtp::{param, time_param};
+use crate::delivery::smtp::param;
 use std::time::Duration;
 
 /// Scheduling and bounce settings read once at start.
@@ -25,10 +25,6 @@ pub struct Params {
     pub double_bounce_recipient: String,
     pub double_bounce_sender: String,
     pub queue_minfree: u64,
-}
-
-fn number(config: &Config, name: &str, default: u64) -> u64 {
-    config.get(name).trim().parse().unwrap_or(default)
 }
 
 fn list(config: &Config, name: &str, default: &str) -> Vec<String> {
@@ -69,25 +65,20 @@ impl Params {
             }
         };
         Params {
-            active_limit: number(config, "qmgr_message_active_limit", 20000).max(1) as usize,
-            destination_concurrency: number(config, "default_destination_concurrency_limit", 20)
+            active_limit: config.get_u64("qmgr_message_active_limit").max(1) as usize,
+            destination_concurrency: config
+                .get_u64("default_destination_concurrency_limit")
                 .max(1) as usize,
-            destination_recipients: number(config, "default_destination_recipient_limit", 50).max(1)
+            destination_recipients: config.get_u64("default_destination_recipient_limit").max(1)
                 as usize,
-            minimal_backoff: time_param(config, "minimal_backoff_time", Duration::from_secs(300)),
-            maximal_backoff: time_param(config, "maximal_backoff_time", Duration::from_secs(4000)),
-            queue_run_delay: time_param(config, "queue_run_delay", Duration::from_secs(300)),
-            maximal_queue_lifetime: time_param(
-                config,
-                "maximal_queue_lifetime",
-                Duration::from_secs(5 * 86400),
-            ),
-            bounce_queue_lifetime: time_param(
-                config,
-                "bounce_queue_lifetime",
-                Duration::from_secs(5 * 86400),
-            ),
-            delay_warning: time_param(config, "delay_warning_time", Duration::ZERO),
+            // Bare numbers take the unit of Postfix's default: `maximal_queue_lifetime = 5`
+            // is five days, `delay_warning_time = 4` four hours.
+            minimal_backoff: config.get_time("minimal_backoff_time"),
+            maximal_backoff: config.get_time("maximal_backoff_time"),
+            queue_run_delay: config.get_time("queue_run_delay"),
+            maximal_queue_lifetime: config.get_time("maximal_queue_lifetime"),
+            bounce_queue_lifetime: config.get_time("bounce_queue_lifetime"),
+            delay_warning: config.get_time("delay_warning_time"),
             relayhost: param(config, "relayhost", ""),
             mydestination,
             notify_classes: list(config, "notify_classes", "resource, software"),
@@ -102,7 +93,7 @@ impl Params {
                 "postmaster",
             )),
             double_bounce_sender: qualify(param(config, "double_bounce_sender", "double-bounce")),
-            queue_minfree: number(config, "queue_minfree", 0),
+            queue_minfree: config.get_u64("queue_minfree"),
             myhostname,
         }
     }
@@ -132,5 +123,20 @@ mod tests {
         assert_eq!(p.backoff(5), Duration::from_secs(4000));
         assert_eq!(p.backoff(40), Duration::from_secs(4000));
         assert!(p.mydestination.contains(&"localhost".to_string()));
+    }
+
+    #[test]
+    fn bare_numbers_take_the_unit_of_the_default() {
+        // As Postfix: the unit is the one its default is written in.
+        let c = Config::default().with_overrides(&[
+            ("maximal_queue_lifetime".into(), "5".into()),
+            ("delay_warning_time".into(), "4".into()),
+            ("minimal_backoff_time".into(), "90".into()),
+        ]);
+        let p = Params::from_config(&c);
+        assert_eq!(p.maximal_queue_lifetime, Duration::from_secs(5 * 86400));
+        assert_eq!(p.delay_warning, Duration::from_secs(4 * 3600));
+        assert_eq!(p.minimal_backoff, Duration::from_secs(90));
+        assert_eq!(p.bounce_queue_lifetime, Duration::from_secs(5 * 86400));
     }
 }

@@ -136,20 +136,11 @@ fn expand_simple(config: &Config, value: &str) -> String {
 /// extension for sub-second plugin limits; s, m, h, d, w as Postfix; bare = seconds).
 pub fn parse_time(name: &str, s: &str) -> anyhow::Result<Duration> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (num, unit) = s.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| anyhow::anyhow!("{name}: bad time value \"{s}\""))?;
-    let d = match unit {
-        "" | "s" => Duration::from_secs(n),
-        "ms" => Duration::from_millis(n),
-        "m" => Duration::from_secs(n * 60),
-        "h" => Duration::from_secs(n * 3600),
-        "d" => Duration::from_secs(n * 86400),
-        "w" => Duration::from_secs(n * 7 * 86400),
-        _ => anyhow::bail!("{name}: bad time unit in \"{s}\""),
-    };
+    let d = crate::config::values::parse_time(s, 's').ok_or_else(|| {
+        anyhow::anyhow!(
+            "{name}: bad time value \"{s}\" (a number with an optional unit ms, s, m, h, d or w)"
+        )
+    })?;
     if d.is_zero() {
         anyhow::bail!("{name}: must be more than zero");
     }

@@ -66,50 +66,6 @@ fn get_or(c: &Config, name: &str, default: &str) -> String {
     }
 }
 
-fn u64_or(c: &Config, name: &str, default: u64) -> u64 {
-    parse_size(&c.get(name)).unwrap_or(default)
-}
-
-fn parse_size(v: &str) -> Option<u64> {
-    v.trim().parse().ok()
-}
-
-/// A Postfix time value: a number with an optional unit s, m, h, d, w.
-pub fn parse_time(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    if v.is_empty() {
-        return None;
-    }
-    let (num, unit) = match v.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, _)) => (&v[..i], &v[i..]),
-        None => (v, "s"),
-    };
-    let n: u64 = num.parse().ok()?;
-    let mult = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86400,
-        "w" => 604800,
-        _ => return None,
-    };
-    Some(Duration::from_secs(n.saturating_mul(mult)))
-}
-
-fn time_or(c: &Config, name: &str, default: &str) -> Duration {
-    parse_time(&c.get(name))
-        .or_else(|| parse_time(default))
-        .unwrap_or_default()
-}
-
-fn bool_or(c: &Config, name: &str, default: bool) -> bool {
-    match c.get(name).trim().to_ascii_lowercase().as_str() {
-        "yes" | "true" | "1" | "on" => true,
-        "no" | "false" | "0" | "off" => false,
-        _ => default,
-    }
-}
-
 /// This machine's host name, as Postfix's default `myhostname`.
 pub fn system_hostname() -> String {
     let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
@@ -157,16 +113,16 @@ impl Limits {
         };
         Limits {
             banner,
-            timeout: time_or(c, "smtpd_timeout", "300s"),
-            line_length_limit: u64_or(c, "line_length_limit", 2048).max(64) as usize,
-            message_size_limit: u64_or(c, "message_size_limit", 10_240_000),
-            recipient_limit: u64_or(c, "smtpd_recipient_limit", 1000) as usize,
-            soft_error_limit: u64_or(c, "smtpd_soft_error_limit", 10) as u32,
-            hard_error_limit: u64_or(c, "smtpd_hard_error_limit", 20) as u32,
-            error_sleep_time: time_or(c, "smtpd_error_sleep_time", "1s"),
-            junk_command_limit: u64_or(c, "smtpd_junk_command_limit", 100) as u32,
-            disable_vrfy_command: bool_or(c, "disable_vrfy_command", false),
-            helo_required: bool_or(c, "smtpd_helo_required", false),
+            timeout: c.get_time("smtpd_timeout"),
+            line_length_limit: c.get_u64("line_length_limit").max(64) as usize,
+            message_size_limit: c.get_u64("message_size_limit"),
+            recipient_limit: c.get_u64("smtpd_recipient_limit") as usize,
+            soft_error_limit: c.get_u64("smtpd_soft_error_limit") as u32,
+            hard_error_limit: c.get_u64("smtpd_hard_error_limit") as u32,
+            error_sleep_time: c.get_time("smtpd_error_sleep_time"),
+            junk_command_limit: c.get_u64("smtpd_junk_command_limit") as u32,
+            disable_vrfy_command: c.get_bool("disable_vrfy_command"),
+            helo_required: c.get_bool("smtpd_helo_required"),
             bare_newline,
             tls_level,
             tls_cert_file: get_or(c, "smtpd_tls_cert_file", ""),
@@ -179,7 +135,7 @@ impl Limits {
                     l
                 }
             },
-            header_size_limit: u64_or(c, "header_size_limit", 102_400).max(100) as usize,
+            header_size_limit: c.get_u64("header_size_limit").max(100) as usize,
             mail_name,
             myhostname,
             sasl: super::sasl::Settings::from_config(c),
@@ -200,9 +156,9 @@ pub struct DaemonLimits {
 impl DaemonLimits {
     pub fn from_config(c: &Config) -> DaemonLimits {
         DaemonLimits {
-            client_connection_count_limit: u64_or(c, "smtpd_client_connection_count_limit", 50)
+            client_connection_count_limit: c.get_u64("smtpd_client_connection_count_limit")
                 as usize,
-            process_limit: u64_or(c, "default_process_limit", 100).max(1) as usize,
+            process_limit: c.get_u64("default_process_limit").max(1) as usize,
         }
     }
 }
@@ -221,12 +177,5 @@ mod tests {
         assert_eq!((l.soft_error_limit, l.hard_error_limit), (10, 20));
         assert_eq!(l.bare_newline, BareNewline::Normalize);
         assert!(l.banner.ends_with(" ESMTP mta"), "{}", l.banner);
-    }
-
-    #[test]
-    fn times() {
-        assert_eq!(parse_time("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_time("7"), Some(Duration::from_secs(7)));
-        assert_eq!(parse_time("x"), None);
     }
 }
