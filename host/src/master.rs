@@ -74,23 +74,42 @@ struct Services {
     dns: Dns,
 }
 
+/// The plugins as main.cf configures them, loaded once per (re)load: pickup
+/// and every listener without `-o` overrides share them (one load, one set of
+/// warm instances, one line per plugin in the log).
+async fn load_main_runner(config: &Config, svc: &Services) -> anyhow::Result<Arc<StageRunner>> {
+    let runner = StageRunner::load(&svc.sandbox, config, &svc.tables, &svc.resolver, &svc.dns)
+        .await
+        .context("loading plugins")?;
+    Ok(Arc::new(runner))
+}
+
 async fn build_shared(
     l: &Listener,
     config: &Config,
     svc: &Services,
+    main_runner: &Arc<StageRunner>,
     queue: &Queue,
     qmgr: &Arc<Qmgr>,
 ) -> anyhow::Result<Shared> {
     let eff = config.with_overrides(&l.overrides);
-    let runner = StageRunner::load(&svc.sandbox, &eff, &svc.tables, &svc.resolver, &svc.dns)
-        .await
-        .with_context(|| format!("loading plugins for listener {}", l.service))?;
+    // A listener with its own overrides may configure other plugins, tables
+    // or settings: it gets its own load.
+    let runner = if l.overrides.is_empty() {
+        main_runner.clone()
+    } else {
+        Arc::new(
+            StageRunner::load(&svc.sandbox, &eff, &svc.tables, &svc.resolver, &svc.dns)
+                .await
+                .with_context(|| format!("loading plugins for listener {}", l.service))?,
+        )
+    };
     let maps = crate::cleanup::rewrite::Maps::from_config(&eff, &svc.tables)
         .with_context(|| format!("address rewriting maps for listener {}", l.service))?;
     Ok(Shared::new(
         &l.service,
         &eff,
-        Arc::new(runner),
+        runner,
         queue.clone(),
         Some(svc.dns.clone()),
         Some(qmgr.clone()),
@@ -100,11 +119,12 @@ async fn build_shared(
 }
 
 /// Local submission's pickup, over main.cf (no listener's overrides).
-async fn build_pickup(config: &Config, svc: &Services) -> anyhow::Result<Pickup> {
-    let runner = StageRunner::load(&svc.sandbox, config, &svc.tables, &svc.resolver, &svc.dns)
-        .await
-        .context("loading plugins for pickup (mta sendmail)")?;
-    Pickup::new(config, &runner, &svc.tables).context("pickup")
+fn build_pickup(
+    config: &Config,
+    svc: &Services,
+    main_runner: &StageRunner,
+) -> anyhow::Result<Pickup> {
+    Pickup::new(config, main_runner, &svc.tables).context("pickup")
 }
 
 fn services(config: &Config) -> anyhow::Result<Services> {
@@ -153,7 +173,12 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
     let qmgr = Arc::new(
         Qmgr::start(&config, queue.clone(), svc.resolver.clone()).context("queue manager")?,
     );
-    let pickup: PickupCell = Arc::new(RwLock::new(Arc::new(build_pickup(&config, &svc).await?)));
+    let main_runner = load_main_runner(&config, &svc).await?;
+    let pickup: PickupCell = Arc::new(RwLock::new(Arc::new(build_pickup(
+        &config,
+        &svc,
+        &main_runner,
+    )?)));
     let (events_tx, mut events) = mpsc::channel::<ControlEvent>(8);
     let control_path = crate::cli::control::socket(&config);
     let _control = control::serve(
@@ -170,7 +195,7 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
     let mut running: Vec<(String, Arc<RwLock<Arc<Shared>>>)> = Vec::new();
     for l in listeners(&config)? {
         let shared = Arc::new(RwLock::new(Arc::new(
-            build_shared(&l, &config, &svc, &queue, &qmgr).await?,
+            build_shared(&l, &config, &svc, &main_runner, &queue, &qmgr).await?,
         )));
         for addr in &l.addrs {
             let tcp = TcpListener::bind(addr)
@@ -246,6 +271,7 @@ async fn reload_all(
     let config = source.load()?;
     let svc = services(&config)?;
     let ls = listeners(&config)?;
+    let main_runner = load_main_runner(&config, &svc).await?;
     let mut built = Vec::new();
     for (service, slot) in running {
         let Some(l) = ls.iter().find(|l| &l.service == service) else {
@@ -256,7 +282,7 @@ async fn reload_all(
         };
         built.push((
             slot.clone(),
-            Arc::new(build_shared(l, &config, &svc, queue, qmgr).await?),
+            Arc::new(build_shared(l, &config, &svc, &main_runner, queue, qmgr).await?),
         ));
     }
     for l in &ls {
@@ -264,7 +290,7 @@ async fn reload_all(
             tracing::warn!("new listener {} needs a restart to be bound", l.service);
         }
     }
-    let new_pickup = Arc::new(build_pickup(&config, &svc).await?);
+    let new_pickup = Arc::new(build_pickup(&config, &svc, &main_runner)?);
     // The queue manager re-reads its parameters too (concurrency, backoff,
     // relayhost, transport_maps, ...), as `postfix reload` restarts qmgr.
     qmgr.reload(&config, svc.resolver.clone())
@@ -281,6 +307,22 @@ async fn reload_all(
         }
     }
     Ok(n)
+}
+
+/// Tracing for one-shot commands (`mta check`, `mta sendmail`, ...): warnings
+/// and errors only, without timestamps, so what a plugin or table says while
+/// loading reaches the operator instead of vanishing.
+pub fn init_cli_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("MTA_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .without_time()
+        .with_level(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Tracing to stderr, one line per event, Postfix-like (no module paths).

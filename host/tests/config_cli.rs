@@ -110,6 +110,25 @@ fn check_loads_debian_stock_main_cf_with_warnings_only() {
 }
 
 #[test]
+fn check_reports_what_plugins_say_about_their_tables() {
+    // local_recipient_maps follows alias_maps into the restrictions plugin:
+    // what the plugin says about a table it cannot use reaches the operator
+    // from `mta check`, not first at run time.
+    let d = dir(&[(
+        "main.cf",
+        "mydestination = localhost\nalias_maps = nis:mail.aliases\n",
+    )]);
+    let (out, err, code) = check(&d);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        err.contains(
+            "warning: plugin restrictions: table nis:mail.aliases: table type \"nis\" is not supported"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn check_warns_about_open_relays() {
     // Seed 004's lesson: a mynetworks that covers everything, with
     // permit_mynetworks first, relays for anyone.
@@ -562,8 +581,10 @@ fn postconf_defaults_match_postfix_except_documented_deviations() {
     // config directories; mynetworks per mynetworks_style = host; and
     // process_id is each process's own; mail_name names the software that
     // answers (the banner says mta, not Postfix); SASL goes to Dovecot's
-    // socket, the only SASL server mta speaks to.
+    // socket, the only SASL server mta speaks to; alias_maps leaves out NIS,
+    // which mta cannot read.
     let deviations = [
+        "alias_maps",
         "smtpd_sasl_type",
         "smtpd_sasl_path",
         "mail_name",

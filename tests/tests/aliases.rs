@@ -135,6 +135,61 @@ async fn local_delivery_uses_the_database_newaliases_built() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inline_and_regexp_alias_maps_route_local_mail() {
+    // Alias maps of any table type mta reads: smtpd accepts the names they
+    // hold (local_recipient_maps includes $alias_maps) and local delivery
+    // expands them, the first map holding a name winning.
+    let sinkdir = temp_dir("aliasmaps-sink");
+    let port = free_port();
+    let sink = Sink::start(port, &sinkdir).await;
+    let dir = scratch("aliasmaps");
+    let smtpd = mta_e2e::free_port();
+    std::fs::write(
+        dir.join("main.cf"),
+        format!(
+            "queue_directory = {}/spool\nmyhostname = mx.test\nmydestination = localhost\n\
+             alias_maps = inline:{{ postmaster=pm@example.net, team-x=first@example.net }}, regexp:aliases.re\n\
+             relayhost = [127.0.0.1]:{port}\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("master.cf"),
+        format!("127.0.0.1:{smtpd} inet n - n - - smtpd\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("aliases.re"), "/^team-(.+)$/ $1@example.net\n").unwrap();
+    let d = Daemon::spawn(dir, smtpd);
+    for (rcpt, to) in [
+        ("postmaster@localhost", "to=<pm@example.net>"),
+        ("team-abc@localhost", "to=<abc@example.net>"),
+        ("team-x@localhost", "to=<first@example.net>"),
+    ] {
+        let r = submit(d.addr(), "a@example.org", rcpt, "Subject: a\r\n\r\nx").await;
+        assert!(r.starts_with("250"), "{rcpt}: {r}");
+        d.wait_for(to);
+    }
+    let r = submit(
+        d.addr(),
+        "a@example.org",
+        "nobody-here@localhost",
+        "Subject: x\r\n\r\nx",
+    )
+    .await;
+    assert!(
+        r.starts_with("550 5.1.1 <nobody-here@localhost>: Recipient address rejected: User unknown in local recipient table"),
+        "{r}"
+    );
+    assert!(wait_for(Duration::from_secs(20), || sink.messages().len() == 3).await);
+    assert!(
+        !d.output().contains("x@example.net>"),
+        "team-x is the inline entry, not the regexp's: {}",
+        d.output()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_alias_database_defers_with_a_clear_reason() {
     let d = Daemon::start(
         "noaliases",

@@ -14,8 +14,9 @@
 //! as `$name` or as a restriction class, which makes it a user parameter.
 //!
 //! Defaults are Postfix 3.7's at `compatibility_level = 3.6`
-//! (`postfix-defaults.cf`), except: `queue_directory` is `/var/spool/mta`
-//! (never Postfix's own queue), `inet_interfaces = all` binds the IPv4
+//! (`postfix-defaults.cf`), except `registry::MTA_OVERRIDES` (e.g.
+//! `queue_directory` is `/var/spool/mta`, never Postfix's own queue;
+//! `alias_maps` leaves out `nis:`), `inet_interfaces = all` binds the IPv4
 //! wildcard only (list `[::]` explicitly for IPv6), and `mynetworks` for
 //! `mynetworks_style = host` lists this host's addresses as /32 and /128.
 
@@ -111,6 +112,13 @@ impl Config {
             ("config_directory", spool.as_str()),
             ("mydestination", "$myhostname, localhost"),
             ("inet_interfaces", "127.0.0.1"),
+            // Postfix's default alias_maps (hash:/etc/aliases, nis:mail.aliases)
+            // needs a database built by `mta newaliases` and NIS; without them
+            // mail to postmaster@localhost would get 451 on a fresh machine.
+            (
+                "alias_maps",
+                "inline:{ postmaster=root, mailer-daemon=postmaster, abuse=postmaster }",
+            ),
         ] {
             c.explicit.insert(k.into(), v.into());
             c.origins.insert(k.into(), "embedded default".into());

@@ -113,6 +113,11 @@ pub const MTA_OVERRIDES: &[(&str, &str)] = &[
     // Postfix howto uses (Postfix's `smtpd` is a Cyrus application name).
     ("smtpd_sasl_type", "dovecot"),
     ("smtpd_sasl_path", "private/auth"),
+    // mta has no NIS. Postfix's own default appends `nis:mail.aliases`, which
+    // Postfix skips with a warning when no NIS domain is set (the usual case);
+    // here an unreadable table in local_recipient_maps would turn every
+    // unknown local user's 550 into a 451. An explicit `nis:` stays refused.
+    ("alias_maps", "hash:/etc/aliases"),
 ];
 
 /// Postfix parameters mta implements (smtpd, restrictions, tables, cleanup,

@@ -183,6 +183,23 @@ fn embedded_default_is_loopback_2525() {
     let dest = c.get_list("mydestination");
     assert_eq!(dest[1], "localhost");
     assert_eq!(dest[0], c.get("myhostname"));
+    // postmaster@localhost works out of the box: no alias database to build.
+    let tables = crate::tables::Tables::new(&c);
+    let maps = c.get_list("alias_maps");
+    assert_eq!(maps.len(), 1, "{maps:?}");
+    let t = tables.open(&maps[0]).expect("embedded alias map opens");
+    assert_eq!(t.get("postmaster").unwrap().as_deref(), Some("root"));
+    assert_eq!(t.get("abuse").unwrap().as_deref(), Some("postmaster"));
+}
+
+#[test]
+fn alias_maps_default_leaves_out_nis() {
+    // Postfix appends nis:mail.aliases, which mta cannot read (see README).
+    assert_eq!(Config::default().get("alias_maps"), "hash:/etc/aliases");
+    assert_eq!(
+        Config::default().get("local_recipient_maps"),
+        "proxy:unix:passwd.byname hash:/etc/aliases"
+    );
 }
 
 #[test]

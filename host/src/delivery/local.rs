@@ -48,18 +48,11 @@ impl LocalAgent {
                 p
             }
         };
-        let aliases = param(config, "alias_maps", "hash:/etc/aliases")
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter_map(|m| {
-                let (kind, path) = m.trim_start_matches("proxy:").split_once(':')?;
-                match kind {
-                    "hash" | "btree" | "lmdb" | "cdb" | "dbm" => {
-                        Some(aliases::Map::Indexed(file(path)))
-                    }
-                    "texthash" => Some(aliases::Map::Text(file(path))),
-                    _ => None,
-                }
-            })
+        let tables = crate::tables::Tables::new(config);
+        let aliases = config
+            .get_list("alias_maps")
+            .iter()
+            .map(|spec| aliases::Map::open(spec, &tables, file))
             .collect();
         let mydomain = param(
             config,
@@ -123,7 +116,13 @@ impl LocalAgent {
         };
         let targets = match aliases::expand(&table, &local, &self.mydestination) {
             Ok(t) => t,
-            Err(e) => return RcptResult::new(Status::Bounced, "5.3.0", "local", e),
+            Err(aliases::ExpandError::Unavailable(e)) => {
+                tracing::warn!("warning: {queue_id}: {e}");
+                return RcptResult::new(Status::Deferred, "4.3.0", "local", e);
+            }
+            Err(aliases::ExpandError::Permanent(e)) => {
+                return RcptResult::new(Status::Bounced, "5.3.0", "local", e)
+            }
         };
         let mut notes = Vec::new();
         let mut remote = Vec::new();

@@ -607,7 +607,14 @@ async fn load_one(
                 tables.insert(t.clone(), Ok(table));
             }
             Err(e) => {
-                tracing::warn!(plugin = %name, "warning: plugin {name}: table {t}: {e}");
+                // Table errors name their table already; say it once.
+                let why = e.to_string();
+                let what = if why.starts_with(t.as_str()) {
+                    why
+                } else {
+                    format!("{t}: {why}")
+                };
+                tracing::warn!(plugin = %name, "warning: plugin {name}: table {what}");
                 init_tables.push((t.clone(), None));
                 tables.insert(t.clone(), Err(e.to_string()));
             }

@@ -5,26 +5,86 @@
 //! built (`FILE.redb`), read fresh for each delivery so a rebuilt table
 //! applies at once; `texthash:` reads the aliases(5) source itself. A map
 //! that cannot be read defers the delivery ("alias database unavailable"),
-//! never silently skips the aliases.
+//! never silently skips the aliases. Other table types (`inline:`,
+//! `regexp:`, `pcre:`, `static:`, ...) are asked name by name through the
+//! lookup-table layer, as smtpd asks them for local_recipient_maps; a map
+//! mta cannot open defers delivery with its reason.
 
 use super::Target;
 use crate::tables::{aliases, hash};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-/// Alias name (lower case) -> raw right-hand side.
-pub type Table = HashMap<String, String>;
-
-/// One `alias_maps` entry mta can read.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Map {
-    /// `hash:FILE` (and btree/lmdb/cdb/dbm): `FILE.redb`.
-    Indexed(PathBuf),
-    /// `texthash:FILE`: the aliases(5) source.
-    Text(PathBuf),
+/// The alias maps as read for one delivery: asked in order, the first map
+/// holding a name wins.
+#[derive(Debug, Default)]
+pub struct Table {
+    layers: Vec<Layer>,
 }
 
-/// Read the alias maps; the first map holding a name wins.
+#[derive(Debug)]
+enum Layer {
+    /// Alias name (lower case) -> raw right-hand side.
+    Entries(HashMap<String, String>),
+    /// A table asked key by key.
+    Live(Arc<dyn crate::tables::Table>),
+}
+
+impl Table {
+    pub fn new() -> Table {
+        Table::default()
+    }
+
+    /// The right-hand side for `name`; an error when a map cannot answer.
+    fn get(&self, name: &str) -> Result<Option<String>, String> {
+        for layer in &self.layers {
+            let hit = match layer {
+                Layer::Entries(e) => e.get(name).cloned(),
+                Layer::Live(t) => t
+                    .get(name)
+                    .map_err(|e| format!("alias database unavailable: {e}"))?,
+            };
+            if hit.is_some() {
+                return Ok(hit);
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// One `alias_maps` entry.
+#[derive(Debug, Clone)]
+pub enum Map {
+    /// `hash:FILE` (and btree/lmdb/cdb/dbm): `FILE.redb`, read per delivery.
+    Indexed(PathBuf),
+    /// `texthash:FILE`: the aliases(5) source, read per delivery.
+    Text(PathBuf),
+    /// Any other table type mta reads, opened at start (and on reload).
+    Live(Arc<dyn crate::tables::Table>),
+    /// A map that cannot be opened: every delivery defers with this reason.
+    Broken(String),
+}
+
+impl Map {
+    /// The map for one `alias_maps` entry (`file` anchors relative paths).
+    pub fn open(spec: &str, tables: &crate::tables::Tables, file: impl Fn(&str) -> PathBuf) -> Map {
+        let mut rest = spec;
+        while let Some(r) = rest.strip_prefix("proxy:") {
+            rest = r;
+        }
+        match rest.split_once(':') {
+            Some(("hash" | "btree" | "lmdb" | "cdb" | "dbm", path)) => Map::Indexed(file(path)),
+            Some(("texthash", path)) => Map::Text(file(path)),
+            _ => match tables.open(spec) {
+                Ok(t) => Map::Live(t),
+                Err(e) => Map::Broken(e.to_string()),
+            },
+        }
+    }
+}
+
+/// Read the alias maps for one delivery.
 pub fn load(maps: &[Map]) -> Result<Table, String> {
     let mut t = Table::new();
     for m in maps {
@@ -37,9 +97,7 @@ pub fn load(maps: &[Map]) -> Result<Table, String> {
                             hash::db_path(source).display()
                         )
                     })?;
-                for (k, v) in db.entries() {
-                    t.entry(k.clone()).or_insert_with(|| v.clone());
-                }
+                t.layers.push(Layer::Entries(db.entries().clone()));
             }
             Map::Text(source) => {
                 let text = std::fs::read_to_string(source).map_err(|e| {
@@ -50,16 +108,29 @@ pub fn load(maps: &[Map]) -> Result<Table, String> {
                 })?;
                 parse_into(&text, &mut t);
             }
+            Map::Live(table) => t.layers.push(Layer::Live(table.clone())),
+            Map::Broken(why) => return Err(format!("alias database unavailable: {why}")),
         }
     }
     Ok(t)
 }
 
-/// Add aliases(5) text to `t` (earlier names win).
+/// Add aliases(5) text to `t` as its last map (earlier names win).
 pub fn parse_into(text: &str, t: &mut Table) {
+    let mut entries = HashMap::new();
     for a in aliases::parse("aliases", text).0 {
-        t.entry(a.name).or_insert(a.value);
+        entries.entry(a.name).or_insert(a.value);
     }
+    t.layers.push(Layer::Entries(entries));
+}
+
+/// Why expansion stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ExpandError {
+    /// A map could not answer: try again later.
+    Unavailable(String),
+    /// The aliases themselves are wrong (too deep, unreadable include).
+    Permanent(String),
 }
 
 fn items(v: &str) -> Vec<String> {
@@ -85,7 +156,11 @@ fn items(v: &str) -> Vec<String> {
 const MAX_DEPTH: usize = 16;
 
 /// Expand a local name into delivery targets.
-pub fn expand(table: &Table, name: &str, mydestination: &[String]) -> Result<Vec<Target>, String> {
+pub fn expand(
+    table: &Table,
+    name: &str,
+    mydestination: &[String],
+) -> Result<Vec<Target>, ExpandError> {
     let mut out = Vec::new();
     walk(table, name, mydestination, 0, &mut Vec::new(), &mut out)?;
     out.dedup();
@@ -99,19 +174,23 @@ fn walk(
     depth: usize,
     seen: &mut Vec<String>,
     out: &mut Vec<Target>,
-) -> Result<(), String> {
+) -> Result<(), ExpandError> {
     if depth > MAX_DEPTH {
-        return Err(format!("alias expansion too deep for \"{name}\""));
+        return Err(ExpandError::Permanent(format!(
+            "alias expansion too deep for \"{name}\""
+        )));
     }
-    let Some(rhs) = table
-        .get(name)
-        .filter(|_| !seen.contains(&name.to_string()))
-    else {
+    let rhs = if seen.iter().any(|s| s == name) {
+        None
+    } else {
+        table.get(name).map_err(ExpandError::Unavailable)?
+    };
+    let Some(rhs) = rhs else {
         out.push(Target::User(name.to_string()));
         return Ok(());
     };
     seen.push(name.to_string());
-    for item in items(rhs) {
+    for item in items(&rhs) {
         target(table, &item, mydest, depth, seen, out)?;
     }
     seen.pop();
@@ -125,10 +204,11 @@ fn target(
     depth: usize,
     seen: &mut Vec<String>,
     out: &mut Vec<Target>,
-) -> Result<(), String> {
+) -> Result<(), ExpandError> {
     if let Some(path) = item.strip_prefix(":include:") {
-        let text = std::fs::read_to_string(Path::new(path.trim()))
-            .map_err(|e| format!("cannot open include file {}: {e}", path.trim()))?;
+        let text = std::fs::read_to_string(Path::new(path.trim())).map_err(|e| {
+            ExpandError::Permanent(format!("cannot open include file {}: {e}", path.trim()))
+        })?;
         for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
             for i in items(line) {
                 target(table, &i, mydest, depth + 1, seen, out)?;
