@@ -257,6 +257,10 @@ async fn failed_auth_counts_toward_hard_error_limit() {
         "421 4.7.0 mx.test Error: too many errors\r\n"
     );
     assert!(c.closed().await);
+    // Failed logins show in the disconnect line's counts, as Postfix's
+    // (what fail2ban's postfix-sasl filter and pflogsumm read).
+    let line = d.wait_for("[127.0.0.24] ehlo=");
+    assert!(line.ends_with(" ehlo=1 auth=0/3 commands=1/4"), "{line}");
     // Without smtpd_helo_required, Postfix takes AUTH before any HELO.
     let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.24").await;
     assert_eq!(

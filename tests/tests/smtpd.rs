@@ -430,3 +430,46 @@ async fn session_cap_queues_connections() {
         "second session started before the first ended:\n{out}"
     );
 }
+
+#[tokio::test]
+async fn disconnect_line_counts_commands_as_postfix() {
+    // The dialogue was put to Postfix 3.7 (postfix-ref) on the same main.cf;
+    // its disconnect line is the one asserted here (HELP aside: Postfix has
+    // none, so the unknown command here is XYZZY as well as FOO).
+    let d = Daemon::start(
+        "counts",
+        "smtpd_recipient_restrictions = check_recipient_access inline:{ bad@example.com=REJECT }",
+        &[],
+    );
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.1").await;
+    for (cmd, code) in [
+        ("EHLO x.test", "250"),
+        ("FOO", "500"),
+        ("MAIL FROM:<a@b.test>", "250"),
+        ("RCPT TO:<bad@example.com>", "554"),
+        ("RCPT TO:<ok@example.com>", "250"),
+        ("NOOP", "250"),
+        ("RSET", "250"),
+        ("MAIL FROM:<a@b.test>", "250"),
+        ("RCPT TO:<ok@example.com>", "250"),
+        ("DATA", "354"),
+    ] {
+        let r = c.cmd(cmd).await;
+        assert!(r.starts_with(code), "{cmd}: {r}");
+    }
+    assert!(c.cmd("Subject: x\r\n\r\nhi\r\n.").await.starts_with("250"));
+    assert!(c.cmd("XYZZY").await.starts_with("500"));
+    assert!(c.cmd("QUIT").await.starts_with("221"));
+    let line = d.wait_for("disconnect from");
+    assert!(
+        line.ends_with(
+            "disconnect from localhost[127.0.0.1] ehlo=1 mail=2 rcpt=2/3 data=1 rset=1 noop=1 quit=1 unknown=0/2 commands=9/12"
+        ),
+        "{line}"
+    );
+    // A client that says nothing: `commands=0/0`, as Postfix.
+    let c = Smtp::connect_raw(d.addr(), "127.0.0.2").await;
+    drop(c);
+    let line = d.wait_for("disconnect from unknown[127.0.0.2]");
+    assert!(line.ends_with("commands=0/0"), "{line}");
+}

@@ -13,6 +13,7 @@
 pub mod address;
 mod auth;
 pub mod conn;
+mod counts;
 mod data;
 mod ehlo;
 pub mod facts;

@@ -53,6 +53,10 @@ pub struct Session {
     /// The Dovecot auth connection, opened at the first EHLO or AUTH when
     /// `smtpd_sasl_auth_enable = yes`.
     pub(super) sasl_client: Option<super::sasl::dovecot::Client>,
+    /// Per-command counters for the disconnect log line.
+    counts: super::counts::Counts,
+    /// The command being answered has not been refused (yet).
+    cmd_ok: bool,
 }
 
 impl Session {
@@ -75,6 +79,8 @@ impl Session {
             access_denied: false,
             shutdown,
             sasl_client: None,
+            counts: Default::default(),
+            cmd_ok: true,
         }
     }
 
@@ -92,6 +98,7 @@ impl Session {
     pub(super) async fn reply(&mut self, r: Reply) {
         self.conn.queue(&r.to_wire());
         if r.code >= 400 {
+            self.cmd_ok = false;
             self.error_count += 1;
             if self.error_count > self.limits().soft_error_limit
                 && !self.limits().error_sleep_time.is_zero()
@@ -229,7 +236,7 @@ impl Session {
         // A client that stopped reading must not hold the session forever.
         let t = self.limits().timeout;
         let _ = tokio::time::timeout(t, self.conn.shutdown()).await;
-        tracing::info!("disconnect from {}", self.client());
+        tracing::info!("disconnect from {}{}", self.client(), self.counts.summary());
     }
 
     /// Read and answer one command.
@@ -290,6 +297,7 @@ impl Session {
             Ok(t) => t,
             Err(_) => {
                 self.last_cmd = "UNKNOWN".into();
+                self.counts.record("unknown", false);
                 self.reply(Reply::new(500, "5.5.2", "Error: bad UTF-8 syntax"))
                     .await;
                 return Next::Continue;
@@ -336,6 +344,17 @@ impl Session {
                 self.client()
             );
         }
+        self.cmd_ok = true;
+        let next = self.dispatch(&verb, &args).await;
+        // A command that ended the session (other than QUIT) did not succeed:
+        // a lost connection in DATA, a failed TLS handshake.
+        let ok = self.cmd_ok && (next == Next::Continue || verb == "QUIT");
+        self.counts.record(&verb, ok);
+        next
+    }
+
+    /// Answer one parsed command.
+    async fn dispatch(&mut self, verb: &str, args: &str) -> Next {
         if self.access_denied && verb != "QUIT" {
             let r = Reply::new(
                 503,
@@ -345,23 +364,23 @@ impl Session {
             self.reply(r).await;
             return Next::Continue;
         }
-        match verb.as_str() {
-            "HELO" => self.cmd_helo(&args, false).await,
-            "EHLO" => self.cmd_helo(&args, true).await,
-            "MAIL" => self.cmd_mail(&args).await,
-            "RCPT" => self.cmd_rcpt(&args).await,
-            "DATA" => return self.cmd_data(&args).await,
-            "RSET" => self.cmd_rset(&args).await,
+        match verb {
+            "HELO" => self.cmd_helo(args, false).await,
+            "EHLO" => self.cmd_helo(args, true).await,
+            "MAIL" => self.cmd_mail(args).await,
+            "RCPT" => self.cmd_rcpt(args).await,
+            "DATA" => return self.cmd_data(args).await,
+            "RSET" => self.cmd_rset(args).await,
             "NOOP" => self.cmd_noop().await,
             "QUIT" => {
                 self.conn.queue(&Reply::new(221, "2.0.0", "Bye").to_wire());
                 return Next::Close;
             }
-            "VRFY" => self.cmd_vrfy(&args).await,
-            "ETRN" => self.cmd_etrn(&args).await,
+            "VRFY" => self.cmd_vrfy(args).await,
+            "ETRN" => self.cmd_etrn(args).await,
             "HELP" => self.cmd_help().await,
-            "STARTTLS" => return self.cmd_starttls(&args).await,
-            "AUTH" => return self.cmd_auth(&args).await,
+            "STARTTLS" => return self.cmd_starttls(args).await,
+            "AUTH" => return self.cmd_auth(args).await,
             _ => {
                 self.reply(Reply::new(500, "5.5.2", "Error: command not recognized"))
                     .await
