@@ -682,6 +682,51 @@ async fn a_stage_given_to_the_wrong_method_is_not_blamed_on_plugins() {
     );
 }
 
+/// What the scripted fixture says about its own instance: "call N".
+async fn instance_call(r: &StageRunner) -> String {
+    let c = ctx(Stage::Rcpt, "mx.example", "a@example.org");
+    let d = r.rcpt(&c, &addr("count@example.com")).await;
+    match d.verdict {
+        Verdict::Reject(reply) => reply.text.unwrap_or_default(),
+        other => panic!("scripted answered {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn isolation_message_never_reuses_an_instance() {
+    // Default pool: the same warm instance answers one stage after another,
+    // so what it keeps in memory carries over.
+    let s = setup("iso-pool", &[("scripted", "")], &[]);
+    let (_sb, r) = runner(&s).await.expect("load");
+    assert_eq!(instance_call(&r).await, "call 1 of this instance");
+    assert_eq!(instance_call(&r).await, "call 2 of this instance");
+    assert_eq!(r.plugins()[0].idle_instances(), 1);
+
+    // plugin_isolation = message: every lending is a fresh instance.
+    let s = setup(
+        "iso-message",
+        &[("scripted", "")],
+        &[("plugin_isolation", "message")],
+    );
+    let (_sb, r) = runner(&s).await.expect("load");
+    for _ in 0..3 {
+        assert_eq!(instance_call(&r).await, "call 1 of this instance");
+        assert_eq!(r.plugins()[0].idle_instances(), 0, "never kept");
+    }
+
+    // The sidecar may ask it for one plugin; a bad value is named at load.
+    let s = setup("iso-sidecar", &[("scripted", "isolation = \"message\"\n")], &[]);
+    let (_sb, r) = runner(&s).await.expect("load");
+    assert_eq!(instance_call(&r).await, "call 1 of this instance");
+    assert_eq!(instance_call(&r).await, "call 1 of this instance");
+    let s = setup("iso-bad", &[], &[("plugin_isolation", "session")]);
+    let e = runner(&s).await.expect_err("bad isolation refused");
+    assert!(
+        format!("{e:#}").contains("plugin_isolation: unknown isolation \"session\": expected pool or message"),
+        "{e:#}"
+    );
+}
+
 #[tokio::test]
 async fn instances_are_recycled_after_max_use_and_the_pool_is_bounded() {
     let s = setup(

@@ -4,6 +4,7 @@
 # the reference Postfix (/work/shared/tools/postfix-ref).
 #
 #   tests/bench/accept.sh [MESSAGES] [MTA_BINARY]
+#   MTA_EXTRA='plugin_isolation = message' tests/bench/accept.sh   # extra main.cf lines for mta
 #
 # MTA_BINARY defaults to $CARGO_TARGET_DIR/release/mta when it exists (build
 # it with `cargo build --release -p mta`), else the debug build.
@@ -69,7 +70,7 @@ echo "messages=$N sessions=20 size=4096 ($(nproc) cores; uptime:$(uptime | sed '
 mta_start() {
     P=$(port)
     mkdir -p "$W/$1/etc"
-    printf 'queue_directory = %s\n%s\n' "$W/$1/spool" "$2" > "$W/$1/etc/main.cf"
+    printf 'queue_directory = %s\n%s\n%s\n' "$W/$1/spool" "$2" "${MTA_EXTRA:-}" > "$W/$1/etc/main.cf"
     printf '127.0.0.1:%s inet n - n - - smtpd\n' "$P" > "$W/$1/etc/master.cf"
     "$MTA" run -c "$W/$1/etc" >"$W/$1/log" 2>&1 &
     MTA_PID=$!
@@ -80,7 +81,7 @@ mta_start() {
     fi
 }
 mta_stop() { kill "$MTA_PID" 2>/dev/null || true; wait "$MTA_PID" 2>/dev/null || true; }
-echo "mta binary: $MTA"
+echo "mta binary: $MTA${MTA_EXTRA:+ (main.cf plus: $MTA_EXTRA)}"
 
 # Interleaved (Postfix, mta, Postfix, mta) so that a change in the
 # machine's load hits both servers alike.

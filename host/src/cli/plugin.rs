@@ -145,10 +145,14 @@ async fn list(dir: &ConfigDir) -> Outcome {
             stages.join(","),
             caps.join(","),
             format!(
-                "time={}ms memory={} failure={}",
+                "time={}ms memory={} failure={}{}",
                 p.limits.time.as_millis(),
                 p.limits.memory,
-                p.limits.failure_action.as_str()
+                p.limits.failure_action.as_str(),
+                match p.limits.isolation {
+                    crate::sandbox::settings::Isolation::Message => " isolation=message",
+                    crate::sandbox::settings::Isolation::Pool => "",
+                }
             ),
             format!("{state} {kind}"),
         ]);

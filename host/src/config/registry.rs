@@ -49,6 +49,7 @@ pub const MTA_PARAMS: &[(&str, &str)] = &[
     ("plugin_failure_limit", "5"),
     ("plugin_quarantine_time", "60s"),
     ("plugin_max_use", "1000"),
+    ("plugin_isolation", "pool"),
     ("plugin_pool_size", "16"),
     ("plugin_strict_loading", "no"),
     ("plugin_instance_limit", "256"),

@@ -7,7 +7,7 @@
 
 use super::caps::Capabilities;
 use super::plugin::{Instance, Limits, Plugin};
-use super::settings::{param, parse_size, parse_time, FailureAction, Settings};
+use super::settings::{param, parse_size, parse_time, FailureAction, Isolation, Settings};
 use super::wit;
 use super::Sandbox;
 use crate::config::Config;
@@ -49,6 +49,8 @@ pub struct Sidecar {
     pub failure_action: Option<String>,
     pub time_limit: Option<String>,
     pub memory_limit: Option<String>,
+    /// `pool` or `message` (overrides `plugin_isolation`).
+    pub isolation: Option<String>,
 }
 
 /// The built-in plugins, in stage order.
@@ -706,6 +708,10 @@ fn capabilities(
 }
 
 fn limits(s: &Settings, sc: &Sidecar) -> anyhow::Result<Limits> {
+    let isolation = match &sc.isolation {
+        Some(i) => Isolation::parse("isolation", i)?,
+        None => s.isolation,
+    };
     let memory = match &sc.memory_limit {
         Some(m) => {
             let m = parse_size("memory_limit", m)?;
@@ -729,7 +735,12 @@ fn limits(s: &Settings, sc: &Sidecar) -> anyhow::Result<Limits> {
             Some(a) => FailureAction::parse(a)?,
             None => s.failure_action,
         },
-        max_use: s.max_use,
+        max_use: if isolation == Isolation::Message {
+            1
+        } else {
+            s.max_use
+        },
+        isolation,
         pool_size: s.pool_size,
         failure_limit: s.failure_limit,
         quarantine_time: s.quarantine_time,

@@ -18,7 +18,10 @@ pub struct Limits {
     pub time: Duration,
     pub memory: u64,
     pub failure_action: FailureAction,
+    /// Lendings an instance serves before it is dropped (1 with
+    /// `plugin_isolation = message`).
     pub max_use: u32,
+    pub isolation: super::settings::Isolation,
     pub pool_size: usize,
     pub failure_limit: u32,
     pub quarantine_time: Duration,

@@ -19,6 +19,7 @@ pub const PARAMETERS: &[(&str, &str)] = &[
     ("plugin_failure_limit", "5"),
     ("plugin_quarantine_time", "60s"),
     ("plugin_max_use", "1000"),
+    ("plugin_isolation", "pool"),
     ("plugin_pool_size", "16"),
     ("plugin_instance_limit", "256"),
     ("plugin_strict_loading", "no"),
@@ -76,6 +77,28 @@ impl FailureAction {
     }
 }
 
+/// How instances are shared (DESIGN decision 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Isolation {
+    /// Warm instances, each lent to one stage at a time and reused for up to
+    /// `plugin_max_use` lendings (the default: a hook call costs about 1 µs).
+    Pool,
+    /// A fresh instance for every lending, never reused: nothing a plugin
+    /// keeps in its own memory survives into another message (or session).
+    /// Costs instantiation plus `init` per stage; see BENCHMARKS.md.
+    Message,
+}
+
+impl Isolation {
+    pub fn parse(name: &str, s: &str) -> anyhow::Result<Isolation> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "pool" => Ok(Isolation::Pool),
+            "message" => Ok(Isolation::Message),
+            other => anyhow::bail!("{name}: unknown isolation \"{other}\": expected pool or message"),
+        }
+    }
+}
+
 /// The sandbox settings in effect for one configuration.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -90,6 +113,7 @@ pub struct Settings {
     pub failure_limit: u32,
     pub quarantine_time: Duration,
     pub max_use: u32,
+    pub isolation: Isolation,
     pub pool_size: usize,
     pub instance_limit: u32,
     pub strict: bool,
@@ -212,6 +236,7 @@ impl Settings {
             max_use: parse_u64("plugin_max_use", &p("plugin_max_use"))?
                 .max(1)
                 .min(u64::from(u32::MAX)) as u32,
+            isolation: Isolation::parse("plugin_isolation", &p("plugin_isolation"))?,
             pool_size: parse_u64("plugin_pool_size", &p("plugin_pool_size"))? as usize,
             instance_limit: parse_u64("plugin_instance_limit", &p("plugin_instance_limit"))?
                 .clamp(8, 100_000) as u32,
