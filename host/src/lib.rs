@@ -12,6 +12,7 @@ pub mod config;
 pub mod control;
 pub mod delivery;
 pub mod dns;
+pub mod maillog;
 pub mod master;
 pub mod pickup;
 pub mod qmgr;

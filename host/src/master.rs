@@ -309,34 +309,6 @@ async fn reload_all(
     Ok(n)
 }
 
-/// Tracing for one-shot commands (`mta check`, `mta sendmail`, ...): warnings
-/// and errors only, without timestamps, so what a plugin or table says while
-/// loading reaches the operator instead of vanishing.
-pub fn init_cli_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MTA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .without_time()
-        .with_level(false)
-        .with_target(false)
-        .with_ansi(false)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-/// Tracing to stderr, one line per event, Postfix-like (no module paths).
-pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("MTA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(false)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
 /// The spool used without `-c`: `./spool`.
 pub fn embedded_spool() -> PathBuf {
     Path::new("spool").to_path_buf()

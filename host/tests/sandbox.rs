@@ -715,14 +715,19 @@ async fn isolation_message_never_reuses_an_instance() {
     }
 
     // The sidecar may ask it for one plugin; a bad value is named at load.
-    let s = setup("iso-sidecar", &[("scripted", "isolation = \"message\"\n")], &[]);
+    let s = setup(
+        "iso-sidecar",
+        &[("scripted", "isolation = \"message\"\n")],
+        &[],
+    );
     let (_sb, r) = runner(&s).await.expect("load");
     assert_eq!(instance_call(&r).await, "call 1 of this instance");
     assert_eq!(instance_call(&r).await, "call 1 of this instance");
     let s = setup("iso-bad", &[], &[("plugin_isolation", "session")]);
     let e = runner(&s).await.expect_err("bad isolation refused");
     assert!(
-        format!("{e:#}").contains("plugin_isolation: unknown isolation \"session\": expected pool or message"),
+        format!("{e:#}")
+            .contains("plugin_isolation: unknown isolation \"session\": expected pool or message"),
         "{e:#}"
     );
 }

@@ -473,3 +473,37 @@ async fn disconnect_line_counts_commands_as_postfix() {
     let line = d.wait_for("disconnect from unknown[127.0.0.2]");
     assert!(line.ends_with("commands=0/0"), "{line}");
 }
+
+#[tokio::test]
+async fn client_text_reaches_the_log_printable() {
+    // A HELO name with SOH and a terminal escape in it: Postfix
+    // 3.7 (postfix-ref, same main.cf and dialogue) logs `helo=<a?b?[31mred>`.
+    // A pipelined junk command with a CR in it must not reach the log raw
+    // either.
+    let d = Daemon::start(
+        "printable",
+        "smtpd_recipient_restrictions = check_recipient_access inline:{ bad@example.com=REJECT }",
+        &[],
+    );
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.1").await;
+    assert!(c.cmd("HELO a\u{1}b\u{1b}[31mred").await.starts_with("250 "));
+    assert!(c.cmd("MAIL FROM:<a@b.test>").await.starts_with("250 "));
+    assert!(c.cmd("RCPT TO:<bad@example.com>").await.starts_with("554 "));
+    c.send(b"X\rY\x1b]0;owned\x07\r\nNOOP\r\n").await;
+    assert!(c.reply().await.starts_with("500 "));
+    assert!(c.reply().await.starts_with("250 "));
+    assert!(c.cmd("QUIT").await.starts_with("221 "));
+    let line = d.wait_for("NOQUEUE: reject: RCPT");
+    assert!(
+        line.ends_with(
+            "NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 554 5.7.1 <bad@example.com>: Recipient address rejected: Access denied; from=<a@b.test> to=<bad@example.com> proto=SMTP helo=<a?b?[31mred>"
+        ),
+        "{line}"
+    );
+    d.wait_for("disconnect from localhost[127.0.0.1]");
+    let out = d.output();
+    assert!(
+        !out.chars().any(|ch| ch.is_control() && ch != '\n'),
+        "a control character reached the log: {out:?}"
+    );
+}

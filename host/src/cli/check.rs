@@ -25,7 +25,7 @@ pub fn load(dir: &ConfigDir) -> Result<Config, Vec<ConfigError>> {
 }
 
 pub fn main(args: Args) -> Outcome {
-    crate::master::init_cli_tracing();
+    crate::maillog::init_cli_tracing();
     let config = match load(&args.dir) {
         Ok(c) => c,
         Err(errors) => {

@@ -10,7 +10,7 @@ pub struct Args {
 }
 
 pub fn main(args: Args) -> Outcome {
-    master::init_tracing();
+    crate::maillog::init_tracing();
     let source = match args.dir.config {
         Some(d) => Source::Dir(d),
         None => Source::Embedded(master::embedded_spool()),

@@ -94,7 +94,9 @@ impl Isolation {
         match s.trim().to_ascii_lowercase().as_str() {
             "pool" => Ok(Isolation::Pool),
             "message" => Ok(Isolation::Message),
-            other => anyhow::bail!("{name}: unknown isolation \"{other}\": expected pool or message"),
+            other => {
+                anyhow::bail!("{name}: unknown isolation \"{other}\": expected pool or message")
+            }
         }
     }
 }

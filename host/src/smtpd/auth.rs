@@ -6,7 +6,7 @@
 //! `smtpd_sasl_type = dovecot`, compared against it on the same Dovecot.
 
 use super::conn::LineEnd;
-use super::reply::Reply;
+use super::reply::{printable, Reply};
 use super::sasl::{base64, dovecot};
 use super::session::{Next, Session};
 use crate::stages::SaslInfo;
@@ -264,12 +264,4 @@ impl Session {
         .await;
         Next::Continue
     }
-}
-
-/// Text from the auth server goes into a reply and a log line: no control
-/// characters (a CR/LF would forge a reply line).
-fn printable(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
 }

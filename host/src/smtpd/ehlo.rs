@@ -1,7 +1,7 @@
 //! HELO and EHLO: record the name, ask the helo stage, announce extensions.
 
 use super::limits::TlsLevel;
-use super::reply::{refusal, Reply};
+use super::reply::{printable, refusal, Reply};
 use super::session::Session;
 use crate::stages::Stage;
 
@@ -19,7 +19,8 @@ impl Session {
         // refused EHLO does not satisfy smtpd_helo_required, and the reject
         // log line carries the new name but the old protocol.
         let before = (
-            self.facts.helo_name.replace(args.to_string()),
+            // Stored as Postfix stores it: `a?b` for `a<ESC>b`.
+            self.facts.helo_name.replace(printable(args)),
             self.facts.protocol.clone(),
             self.esmtp,
         );

@@ -120,6 +120,16 @@ pub fn refusal(verdict: &Verdict) -> Option<Reply> {
     }
 }
 
+/// Text a peer chose (a HELO name, what the auth server says) on its way
+/// into replies, plugin facts and log lines: control characters become `?`,
+/// as Postfix's `printable()` makes them (a CR/LF would forge a reply line,
+/// an ESC a terminal escape in the log).
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -340,7 +340,8 @@ impl Session {
         {
             self.facts.improper_pipelining = true;
             tracing::info!(
-                "improper command pipelining after {verb} from {}",
+                "improper command pipelining after {} from {}",
+                self.last_cmd,
                 self.client()
             );
         }
