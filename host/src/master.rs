@@ -91,6 +91,7 @@ async fn build_shared(
     main_runner: &Arc<StageRunner>,
     queue: &Queue,
     qmgr: &Arc<Qmgr>,
+    anvil: &Arc<crate::smtpd::anvil::Anvil>,
 ) -> anyhow::Result<Shared> {
     let eff = config.with_overrides(&l.overrides);
     // A listener with its own overrides may configure other plugins, tables
@@ -115,7 +116,8 @@ async fn build_shared(
         Some(qmgr.clone()),
     )
     .with_context(|| format!("listener {}", l.service))?
-    .with_maps(maps))
+    .with_maps(maps)
+    .with_anvil(anvil.clone()))
 }
 
 /// Local submission's pickup, over main.cf (no listener's overrides).
@@ -191,11 +193,13 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
     .with_context(|| format!("control socket {}", control_path.display()))?;
 
     let gate = Gate::new(DaemonLimits::from_config(&config));
+    // anvil's counters outlive reloads, as Postfix's anvil outlives `postfix reload`.
+    let anvil = Arc::new(crate::smtpd::anvil::Anvil::default());
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut running: Vec<(String, Arc<RwLock<Arc<Shared>>>)> = Vec::new();
     for l in listeners(&config)? {
         let shared = Arc::new(RwLock::new(Arc::new(
-            build_shared(&l, &config, &svc, &main_runner, &queue, &qmgr).await?,
+            build_shared(&l, &config, &svc, &main_runner, &queue, &qmgr, &anvil).await?,
         )));
         for addr in &l.addrs {
             let tcp = TcpListener::bind(addr)
@@ -237,7 +241,7 @@ pub async fn run(source: Source) -> anyhow::Result<()> {
         if !reload {
             break;
         }
-        match reload_all(&source, &running, &queue, &qmgr, &pickup).await {
+        match reload_all(&source, &running, &queue, &qmgr, &pickup, &anvil).await {
             Ok(n) => {
                 tracing::info!("reload -- configuration and plugins re-read ({n} listeners)");
                 announce("mta: reloaded");
@@ -267,6 +271,7 @@ async fn reload_all(
     queue: &Queue,
     qmgr: &Arc<Qmgr>,
     pickup: &PickupCell,
+    anvil: &Arc<crate::smtpd::anvil::Anvil>,
 ) -> anyhow::Result<usize> {
     let config = source.load()?;
     let svc = services(&config)?;
@@ -282,7 +287,7 @@ async fn reload_all(
         };
         built.push((
             slot.clone(),
-            Arc::new(build_shared(l, &config, &svc, &main_runner, queue, qmgr).await?),
+            Arc::new(build_shared(l, &config, &svc, &main_runner, queue, qmgr, anvil).await?),
         ));
     }
     for l in &ls {

@@ -507,3 +507,65 @@ async fn client_text_reaches_the_log_printable() {
         "a control character reached the log: {out:?}"
     );
 }
+
+#[tokio::test]
+async fn client_rate_limits_answer_as_postfix() {
+    // The same main.cf and dialogue were put to Postfix 3.7 (postfix-ref):
+    // these replies, warnings and the disconnect counts are its own.
+    let d = Daemon::start(
+        "anvil",
+        "smtpd_client_connection_rate_limit = 3\n\
+         smtpd_client_message_rate_limit = 2\n\
+         smtpd_client_recipient_rate_limit = 3\n\
+         smtpd_client_event_limit_exceptions = 127.0.0.31",
+        &[],
+    );
+    let (mut c, _) = Smtp::connect(d.addr(), "127.0.0.1").await;
+    for (cmd, want) in [
+        ("EHLO x", "250-"),
+        ("MAIL FROM:<a@b>", "250 2.1.0 Ok"),
+        ("RCPT TO:<c@d.example>", "250 2.1.5 Ok"),
+        ("RCPT TO:<e@d.example>", "250 2.1.5 Ok"),
+        ("RCPT TO:<f@d.example>", "250 2.1.5 Ok"),
+        (
+            "RCPT TO:<g@d.example>",
+            "450 4.7.1 Error: too many recipients from 127.0.0.1\r\n",
+        ),
+        ("RSET", "250 2.0.0 Ok"),
+        ("MAIL FROM:<a@b>", "250 2.1.0 Ok"),
+        ("RSET", "250 2.0.0 Ok"),
+        (
+            "MAIL FROM:<a@b>",
+            "450 4.7.1 Error: too much mail from 127.0.0.1\r\n",
+        ),
+        ("QUIT", "221 2.0.0 Bye"),
+    ] {
+        let r = c.cmd(cmd).await;
+        assert!(r.starts_with(want), "{cmd}: {r}");
+    }
+    for _ in 0..2 {
+        let (mut c, banner) = Smtp::connect(d.addr(), "127.0.0.1").await;
+        assert!(banner.starts_with("220 "), "{banner}");
+        assert!(c.cmd("QUIT").await.starts_with("221"));
+    }
+    let (mut c, banner) = Smtp::connect(d.addr(), "127.0.0.1").await;
+    assert_eq!(
+        banner,
+        "421 4.7.0 mx.test Error: too many connections from 127.0.0.1\r\n"
+    );
+    assert!(c.closed().await);
+    for want in [
+        "warning: Recipient address rate limit exceeded: 4 from localhost[127.0.0.1] for service",
+        "warning: Message delivery request rate limit exceeded: 3 from localhost[127.0.0.1] for service",
+        "warning: Connection rate limit exceeded: 4 from localhost[127.0.0.1] for service",
+        "disconnect from localhost[127.0.0.1] ehlo=1 mail=2/3 rcpt=3/4 rset=2 quit=1 commands=9/11",
+    ] {
+        d.wait_for(want);
+    }
+    // An exempt client is never counted.
+    for _ in 0..5 {
+        let (mut c, banner) = Smtp::connect(d.addr(), "127.0.0.31").await;
+        assert!(banner.starts_with("220 "), "{banner}");
+        assert!(c.cmd("QUIT").await.starts_with("221"));
+    }
+}

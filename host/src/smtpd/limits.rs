@@ -53,6 +53,15 @@ pub struct Limits {
     pub mail_name: String,
     /// SMTP AUTH (`smtpd_sasl_*`, `smtpd_tls_auth_only`).
     pub sasl: super::sasl::Settings,
+    /// anvil rate limits (0: none): connections, MAIL and RCPT commands per
+    /// client per `anvil_rate_time_unit`.
+    pub connection_rate_limit: u32,
+    pub message_rate_limit: u32,
+    pub recipient_rate_limit: u32,
+    pub rate_time_unit: Duration,
+    /// `smtpd_client_event_limit_exceptions`: clients no count or rate limit
+    /// applies to.
+    pub event_limit_exceptions: restrictions::mynetworks::Mynetworks,
 }
 
 /// The value of `name`, or `default` when the configuration has none (the
@@ -139,7 +148,45 @@ impl Limits {
             mail_name,
             myhostname,
             sasl: super::sasl::Settings::from_config(c),
+            connection_rate_limit: c.get_u64("smtpd_client_connection_rate_limit") as u32,
+            message_rate_limit: c.get_u64("smtpd_client_message_rate_limit") as u32,
+            recipient_rate_limit: c.get_u64("smtpd_client_recipient_rate_limit") as u32,
+            rate_time_unit: c.get_time("anvil_rate_time_unit"),
+            event_limit_exceptions: exceptions(c),
         }
+    }
+}
+
+/// `smtpd_client_event_limit_exceptions`, parsed as a mynetworks-style list.
+/// An entry that does not parse exempts nobody (the limits stay on) and says so.
+fn exceptions(c: &Config) -> restrictions::mynetworks::Mynetworks {
+    let name = "smtpd_client_event_limit_exceptions";
+    match restrictions::mynetworks::Mynetworks::parse(&c.get(name)) {
+        Ok(m) => m,
+        Err(e) => {
+            tracing::warn!("warning: {name}: {e}; no client is exempt from the client limits");
+            Default::default()
+        }
+    }
+}
+
+impl Limits {
+    /// Whether the client limits spare this client (address blocks and
+    /// names of `smtpd_client_event_limit_exceptions`; a `type:table` entry
+    /// is not consulted here, so it exempts nobody).
+    pub fn exempt_from_client_limits(&self, ip: std::net::IpAddr, client_name: &str) -> bool {
+        use restrictions::mynetworks::{name_matches, Entry};
+        for (negated, entry) in &self.event_limit_exceptions.entries {
+            let hit = match entry {
+                Entry::Cidr(c) => c.contains(ip),
+                Entry::Name(d) => client_name != "unknown" && name_matches(client_name, d),
+                Entry::Table(_) => false,
+            };
+            if hit {
+                return !negated;
+            }
+        }
+        false
     }
 }
 
@@ -166,6 +213,32 @@ impl DaemonLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn client_limits_spare_mynetworks_by_default() {
+        // ${smtpd_client_connection_limit_exceptions:$mynetworks}, as Postfix.
+        let l = Limits::from_config(&Config::default());
+        assert!(l.exempt_from_client_limits("127.0.0.1".parse().unwrap(), "localhost"));
+        assert!(!l.exempt_from_client_limits("192.0.2.1".parse().unwrap(), "unknown"));
+        assert_eq!(
+            (
+                l.connection_rate_limit,
+                l.message_rate_limit,
+                l.recipient_rate_limit
+            ),
+            (0, 0, 0)
+        );
+        assert_eq!(l.rate_time_unit, Duration::from_secs(60));
+        let c = Config::default().with_overrides(&[(
+            "smtpd_client_event_limit_exceptions".into(),
+            "!192.0.2.9, 192.0.2.0/24, .example.net".into(),
+        )]);
+        let l = Limits::from_config(&c);
+        assert!(l.exempt_from_client_limits("192.0.2.1".parse().unwrap(), "unknown"));
+        assert!(!l.exempt_from_client_limits("192.0.2.9".parse().unwrap(), "unknown"));
+        assert!(l.exempt_from_client_limits("198.51.100.1".parse().unwrap(), "mx.example.net"));
+        assert!(!l.exempt_from_client_limits("127.0.0.1".parse().unwrap(), "localhost"));
+    }
 
     #[test]
     fn defaults_are_postfix() {

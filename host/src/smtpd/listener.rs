@@ -4,13 +4,11 @@
 //! to drain.
 
 use super::limits::DaemonLimits;
-use super::reply::Reply;
 use super::{facts, Session, Shared};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tracing::Instrument;
@@ -78,7 +76,7 @@ pub async fn serve(
             a = listener.accept() => a,
             _ = shutdown.wait_for(|s| *s) => return,
         };
-        let (mut stream, peer) = match accepted {
+        let (stream, peer) = match accepted {
             Ok(x) => x,
             Err(e) => {
                 tracing::warn!("accept: {e}");
@@ -98,8 +96,9 @@ pub async fn serve(
             let n = m.entry(ip).or_insert(0);
             *n += 1;
             let limit = gate.limits.client_connection_count_limit;
-            limit > 0 && *n > limit
+            (limit > 0 && *n > limit, *n)
         };
+        let (over, count) = over;
         let slot = ClientSlot {
             gate: gate.clone(),
             ip,
@@ -110,23 +109,6 @@ pub async fn serve(
         tokio::spawn(async move {
             let _permit = permit;
             let _slot = slot;
-            if over {
-                tracing::warn!(
-                    "Connection concurrency limit exceeded: from [{ip}] for service {}",
-                    sh.listener
-                );
-                let r = Reply::new(
-                    421,
-                    "4.7.0",
-                    format!(
-                        "{} Error: too many connections from {ip}",
-                        sh.limits.myhostname
-                    ),
-                );
-                let _ = stream.write_all(&r.to_wire()).await;
-                let _ = stream.shutdown().await;
-                return;
-            }
             let _ = stream.set_nodelay(true);
             let mut f = facts::initial(id, peer, local, &sh.listener);
             if let Some(dns) = &sh.dns {
@@ -138,6 +120,7 @@ pub async fn serve(
             }
             let span = tracing::info_span!("smtpd", client = %format!("{}[{}]", f.client_name, f.client_address));
             Session::new(sh, Box::new(stream), f, rx)
+                .with_concurrency(over.then_some(count))
                 .run()
                 .instrument(span)
                 .await;

@@ -81,6 +81,10 @@ impl Session {
                 return;
             }
         }
+        if let Some(r) = self.over_rate(super::anvil::Event::Mail) {
+            self.reply(r).await;
+            return;
+        }
         self.txn.sender = Some(Address {
             address: addr.clone(),
             params,

@@ -11,6 +11,7 @@
 //! reverse lookups.
 
 pub mod address;
+pub mod anvil;
 mod auth;
 pub mod conn;
 mod counts;
@@ -54,6 +55,8 @@ pub struct Shared {
     pub qmgr: Option<Arc<Qmgr>>,
     /// cleanup's canonical/virtual/masquerade maps.
     pub maps: Arc<crate::cleanup::rewrite::Maps>,
+    /// Client rate counters, shared by every listener and kept across reloads.
+    pub anvil: Arc<anvil::Anvil>,
 }
 
 impl Shared {
@@ -74,6 +77,7 @@ impl Shared {
         )?;
         Ok(Shared {
             maps: Arc::new(crate::cleanup::rewrite::Maps::default()),
+            anvil: Arc::default(),
             listener: listener.to_string(),
             limits,
             runner,
@@ -88,6 +92,12 @@ impl Shared {
     /// listener's tables).
     pub fn with_maps(mut self, maps: crate::cleanup::rewrite::Maps) -> Shared {
         self.maps = Arc::new(maps);
+        self
+    }
+
+    /// Count client events in `anvil` (the daemon's one set of counters).
+    pub fn with_anvil(mut self, anvil: Arc<anvil::Anvil>) -> Shared {
+        self.anvil = anvil;
         self
     }
 

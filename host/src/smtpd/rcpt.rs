@@ -57,6 +57,10 @@ impl Session {
                 .await;
             return;
         }
+        if let Some(r) = self.over_rate(super::anvil::Event::Rcpt) {
+            self.reply(r).await;
+            return;
+        }
         let rcpt = Address {
             address: addr.clone(),
             params,

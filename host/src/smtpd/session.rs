@@ -57,6 +57,11 @@ pub struct Session {
     counts: super::counts::Counts,
     /// The command being answered has not been refused (yet).
     cmd_ok: bool,
+    /// Set when this client already had `smtpd_client_connection_count_limit`
+    /// sessions: how many it has with this one.
+    concurrency_over: Option<usize>,
+    /// `smtpd_client_event_limit_exceptions` spares this client.
+    pub(super) limits_exempt: bool,
 }
 
 impl Session {
@@ -81,7 +86,49 @@ impl Session {
             sasl_client: None,
             counts: Default::default(),
             cmd_ok: true,
+            concurrency_over: None,
+            limits_exempt: false,
         }
+    }
+
+    /// The listener counted this client over its concurrency limit.
+    pub fn with_concurrency(mut self, over: Option<usize>) -> Session {
+        self.concurrency_over = over;
+        self
+    }
+
+    /// The anvil rate check for `event`: `Some(reply)` when this client is
+    /// over its limit (logged as Postfix logs it), `None` to carry on.
+    pub(super) fn over_rate(&self, event: super::anvil::Event) -> Option<Reply> {
+        use super::anvil::Event;
+        let l = self.limits();
+        let limit = match event {
+            Event::Connect => l.connection_rate_limit,
+            Event::Mail => l.message_rate_limit,
+            Event::Rcpt => l.recipient_rate_limit,
+        };
+        if limit == 0 || self.limits_exempt {
+            return None;
+        }
+        let ip = self.facts.client_address.parse().ok()?;
+        let n = self
+            .shared
+            .anvil
+            .count(&self.shared.listener, ip, event, l.rate_time_unit);
+        if n <= limit {
+            return None;
+        }
+        let (log, reply) = super::anvil::exceeded(event);
+        tracing::warn!(
+            "warning: {log}: {n} from {} for service {}",
+            self.client(),
+            self.shared.listener
+        );
+        let text = format!("Error: {reply} {}", self.facts.client_address);
+        Some(match event {
+            Event::Connect => self.reply_421("4.7.0", &text),
+            Event::Mail | Event::Rcpt => Reply::new(450, "4.7.1", text),
+        })
     }
 
     pub(super) fn limits(&self) -> &Limits {
@@ -203,6 +250,35 @@ impl Session {
     /// session can end is logged here.
     pub async fn run(mut self) {
         tracing::info!("connect from {}", self.client());
+        if let Ok(ip) = self.facts.client_address.parse() {
+            self.limits_exempt = self
+                .limits()
+                .exempt_from_client_limits(ip, &self.facts.client_name);
+        }
+        let refused = match self.concurrency_over {
+            Some(n) if !self.limits_exempt => {
+                tracing::warn!(
+                    "warning: Connection concurrency limit exceeded: {n} from {} for service {}",
+                    self.client(),
+                    self.shared.listener
+                );
+                Some(self.reply_421(
+                    "4.7.0",
+                    &format!(
+                        "Error: too many connections from {}",
+                        self.facts.client_address
+                    ),
+                ))
+            }
+            _ => self.over_rate(super::anvil::Event::Connect),
+        };
+        if let Some(r) = refused {
+            self.conn.queue(&r.to_wire());
+            let t = self.limits().timeout;
+            let _ = tokio::time::timeout(t, self.conn.shutdown()).await;
+            tracing::info!("disconnect from {}{}", self.client(), self.counts.summary());
+            return;
+        }
         let d = self.shared.runner.check(&self.ctx(Stage::Connect)).await;
         if let Some(r) = super::reply::refusal(&d.verdict) {
             let qid = "NOQUEUE";
