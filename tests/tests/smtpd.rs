@@ -518,7 +518,7 @@ async fn client_rate_limits_answer_as_postfix() {
         "smtpd_client_connection_rate_limit = 3\n\
          smtpd_client_message_rate_limit = 2\n\
          smtpd_client_recipient_rate_limit = 3\n\
-         smtpd_client_event_limit_exceptions = 127.0.0.31\n\
+         smtpd_client_event_limit_exceptions = 127.0.0.31, cidr:{{127.0.0.32/32 ok}}\n\
          anvil_rate_time_unit = 1h",
         &[],
     );
@@ -564,10 +564,21 @@ async fn client_rate_limits_answer_as_postfix() {
     ] {
         d.wait_for(want);
     }
-    // An exempt client is never counted.
-    for _ in 0..5 {
-        let (mut c, banner) = Smtp::connect(d.addr(), "127.0.0.31").await;
+    // An exempt client, listed by address or found in a table, is never
+    // counted.
+    for client in ["127.0.0.31", "127.0.0.32"] {
+        for _ in 0..5 {
+            let (mut c, banner) = Smtp::connect(d.addr(), client).await;
+            assert!(banner.starts_with("220 "), "{client}: {banner}");
+            assert!(c.cmd("QUIT").await.starts_with("221"));
+        }
+    }
+    // ... and one in neither is.
+    for _ in 0..3 {
+        let (mut c, banner) = Smtp::connect(d.addr(), "127.0.0.33").await;
         assert!(banner.starts_with("220 "), "{banner}");
         assert!(c.cmd("QUIT").await.starts_with("221"));
     }
+    let (_c, banner) = Smtp::connect(d.addr(), "127.0.0.33").await;
+    assert!(banner.starts_with("421 4.7.0"), "{banner}");
 }

@@ -4,6 +4,9 @@
 //! state so a session reads plain fields, not the config map.
 
 use crate::config::Config;
+use crate::tables::{Query, Table, Tables};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// What `smtpd_forbid_bare_newline` asks for (Postfix 3.9).
@@ -61,7 +64,19 @@ pub struct Limits {
     pub rate_time_unit: Duration,
     /// `smtpd_client_event_limit_exceptions`: clients no count or rate limit
     /// applies to.
-    pub event_limit_exceptions: restrictions::mynetworks::Mynetworks,
+    pub event_limit_exceptions: ClientExceptions,
+}
+
+/// `smtpd_client_event_limit_exceptions`: a mynetworks-style list of
+/// address blocks, host or domain names and `type:table` entries. Tables are
+/// opened once, when the listener's limits are read, never per connection.
+#[derive(Debug, Clone, Default)]
+pub struct ClientExceptions {
+    list: restrictions::mynetworks::Mynetworks,
+    /// Each `type:table` entry that opened (one that did not exempts nobody:
+    /// the limits stay on, the safe side).
+    tables: HashMap<String, Arc<dyn Table>>,
+    lookup: Arc<Tables>,
 }
 
 /// The value of `name`, or `default` when the configuration has none (the
@@ -158,29 +173,63 @@ impl Limits {
 }
 
 /// `smtpd_client_event_limit_exceptions`, parsed as a mynetworks-style list.
-/// An entry that does not parse exempts nobody (the limits stay on) and says so.
-fn exceptions(c: &Config) -> restrictions::mynetworks::Mynetworks {
+/// A list that does not parse exempts nobody (the limits stay on) and says so.
+fn exceptions(c: &Config) -> ClientExceptions {
     let name = "smtpd_client_event_limit_exceptions";
-    match restrictions::mynetworks::Mynetworks::parse(&c.get(name)) {
+    let list = match restrictions::mynetworks::Mynetworks::parse(&c.get(name)) {
         Ok(m) => m,
         Err(e) => {
             tracing::warn!("warning: {name}: {e}; no client is exempt from the client limits");
-            Default::default()
+            return ClientExceptions::default();
         }
+    };
+    let lookup = Arc::new(Tables::new(c));
+    let mut tables = HashMap::new();
+    for (_, entry) in &list.entries {
+        if let restrictions::mynetworks::Entry::Table(spec) = entry {
+            match lookup.open(spec) {
+                Ok(t) => {
+                    tables.insert(spec.clone(), t);
+                }
+                Err(e) => {
+                    tracing::warn!("warning: {name}: {e}; the entry {spec} exempts no client")
+                }
+            }
+        }
+    }
+    ClientExceptions {
+        list,
+        tables,
+        lookup,
     }
 }
 
 impl Limits {
-    /// Whether the client limits spare this client (address blocks and
-    /// names of `smtpd_client_event_limit_exceptions`; a `type:table` entry
-    /// is not consulted here, so it exempts nobody).
+    /// Whether the client limits spare this client: the first entry of
+    /// `smtpd_client_event_limit_exceptions` that matches decides (a `!`
+    /// entry says no), as Postfix's match lists. A table entry matches when
+    /// the table has the client's name or address (access(5) order); a
+    /// table that cannot answer exempts nobody and is logged.
     pub fn exempt_from_client_limits(&self, ip: std::net::IpAddr, client_name: &str) -> bool {
         use restrictions::mynetworks::{name_matches, Entry};
-        for (negated, entry) in &self.event_limit_exceptions.entries {
+        let ex = &self.event_limit_exceptions;
+        for (negated, entry) in &ex.list.entries {
             let hit = match entry {
                 Entry::Cidr(c) => c.contains(ip),
                 Entry::Name(d) => client_name != "unknown" && name_matches(client_name, d),
-                Entry::Table(_) => false,
+                Entry::Table(spec) => ex.tables.get(spec).is_some_and(|t| {
+                    let q = Query::Client {
+                        name: client_name.to_string(),
+                        address: ip.to_string(),
+                    };
+                    ex.lookup.find(t.as_ref(), &q).unwrap_or_else(|e| {
+                        tracing::warn!(
+                            "warning: smtpd_client_event_limit_exceptions: {spec}: lookup error: {e}"
+                        );
+                        None
+                    })
+                    .is_some()
+                }),
             };
             if hit {
                 return !negated;
@@ -238,6 +287,19 @@ mod tests {
         assert!(!l.exempt_from_client_limits("192.0.2.9".parse().unwrap(), "unknown"));
         assert!(l.exempt_from_client_limits("198.51.100.1".parse().unwrap(), "mx.example.net"));
         assert!(!l.exempt_from_client_limits("127.0.0.1".parse().unwrap(), "localhost"));
+        // Table entries: the client's address or name is looked up; the
+        // first entry that matches decides; an unopenable table spares nobody.
+        let c = Config::default().with_overrides(&[(
+            "smtpd_client_event_limit_exceptions".into(),
+            "!192.0.2.9, cidr:{{192.0.2.0/24 ok}}, inline:{{mx.example.org=ok}}, \
+             hash:/nonexistent/exempt"
+                .into(),
+        )]);
+        let l = Limits::from_config(&c);
+        assert!(l.exempt_from_client_limits("192.0.2.1".parse().unwrap(), "unknown"));
+        assert!(!l.exempt_from_client_limits("192.0.2.9".parse().unwrap(), "unknown"));
+        assert!(l.exempt_from_client_limits("203.0.113.5".parse().unwrap(), "mx.example.org"));
+        assert!(!l.exempt_from_client_limits("203.0.113.5".parse().unwrap(), "unknown"));
     }
 
     #[test]
