@@ -64,6 +64,7 @@ mod caps;
 mod context;
 mod export;
 mod helpers;
+pub mod net;
 pub mod params;
 mod plugin;
 mod verdict;

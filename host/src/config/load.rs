@@ -198,7 +198,7 @@ fn check_value(config: &Config, name: &str, value: &str) -> Option<String> {
             let net = item.trim_start_matches('!');
             let looks_numeric =
                 net.starts_with('[') || net.starts_with(|c: char| c.is_ascii_digit());
-            if looks_numeric && super::openrelay::parse_net(net).is_none() {
+            if looks_numeric && !super::openrelay::is_network(net) {
                 return Some(format!(
                     "mynetworks: \"{item}\" is not a valid network/prefix (write 192.0.2.0/24 or [2001:db8::]/32)"
                 ));

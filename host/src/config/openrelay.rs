@@ -3,7 +3,8 @@
 
 use super::expand::split_list;
 use super::Config;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use mta_sdk::net::Cidr;
+use std::net::IpAddr;
 
 /// Restrictions a client can meet without proving anything: the HELO name
 /// and the sender address are whatever the client says.
@@ -149,107 +150,82 @@ fn origin(c: &Config, name: &str) -> String {
         .unwrap_or_else(|| "default".to_string())
 }
 
+/// Address space that relaying to is never "public": private, loopback,
+/// link-local, shared (CGNAT) and documentation blocks.
+const PRIVATE: &[&str] = &[
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "100.64.0.0/10",
+    "192.0.2.0/24",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "[::1]/128",
+    "[fc00::]/7",
+    "[fe80::]/10",
+    "[2001:db8::]/32",
+];
+
 /// If `net` (Postfix notation: `1.2.3.0/24`, `[::1]/128`, a bare address)
 /// includes addresses outside private, loopback, link-local and
 /// documentation space, say what it covers.
 pub fn public_network(net: &str) -> Option<String> {
-    let (addr, prefix) = parse_net(net)?;
-    match addr {
-        IpAddr::V4(a) => v4_public(a, prefix),
-        IpAddr::V6(a) => {
-            if let Some(v4) = mapped(a, prefix) {
-                return v4_public(v4.0, v4.1)
-                    .map(|w| format!("{w} (as IPv4-mapped IPv6 addresses)"));
+    let c = Cidr::parse_as_written(net).ok()?;
+    match c.addr() {
+        IpAddr::V4(_) => v4_public(c),
+        IpAddr::V6(_) => {
+            if let Some(v4) = mapped(c) {
+                return v4_public(v4).map(|w| format!("{w} (as IPv4-mapped IPv6 addresses)"));
             }
-            if prefix == 0 {
+            if c.prefix() == 0 {
                 return Some("every IPv6 address".into());
             }
-            let private: [(Ipv6Addr, u8); 4] = [
-                (Ipv6Addr::LOCALHOST, 128),
-                (Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0), 7),
-                (Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), 10),
-                (Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0), 32),
-            ];
-            let inside = private
-                .iter()
-                .any(|(p, len)| prefix >= *len && mask6(a, *len) == mask6(*p, *len));
-            (!inside).then(|| format!("public IPv6 addresses ({net})"))
+            (!inside_private(c)).then(|| format!("public IPv6 addresses ({net})"))
         }
     }
 }
 
-fn v4_public(a: Ipv4Addr, prefix: u8) -> Option<String> {
-    if prefix == 0 {
+fn v4_public(c: Cidr) -> Option<String> {
+    if c.prefix() == 0 {
         return Some("every IPv4 address".into());
     }
-    let private: [(Ipv4Addr, u8); 9] = [
-        (Ipv4Addr::new(10, 0, 0, 0), 8),
-        (Ipv4Addr::new(172, 16, 0, 0), 12),
-        (Ipv4Addr::new(192, 168, 0, 0), 16),
-        (Ipv4Addr::new(127, 0, 0, 0), 8),
-        (Ipv4Addr::new(169, 254, 0, 0), 16),
-        (Ipv4Addr::new(100, 64, 0, 0), 10),
-        (Ipv4Addr::new(192, 0, 2, 0), 24),
-        (Ipv4Addr::new(198, 51, 100, 0), 24),
-        (Ipv4Addr::new(203, 0, 113, 0), 24),
-    ];
-    let inside = private
+    (!inside_private(c)).then(|| format!("public IPv4 addresses ({}/{})", c.addr(), c.prefix()))
+}
+
+/// Whether all of `c` lies inside one private block.
+fn inside_private(c: Cidr) -> bool {
+    PRIVATE
         .iter()
-        .any(|(p, len)| prefix >= *len && mask4(a, *len) == mask4(*p, *len));
-    (!inside).then(|| format!("public IPv4 addresses ({a}/{prefix})"))
+        .filter_map(|p| Cidr::parse(p).ok())
+        .any(|p| c.prefix() >= p.prefix() && p.contains_same_family(c.addr()))
 }
 
 /// `::ffff:a.b.c.d/n` with n >= 96 (or a shorter prefix that includes the
 /// whole mapped range) as the IPv4 network it stands for.
-fn mapped(a: Ipv6Addr, prefix: u8) -> Option<(Ipv4Addr, u8)> {
-    let mapped_range = mask6(Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96);
-    if prefix < 96 {
-        // A short prefix that contains ::ffff:0:0/96 covers all of IPv4.
-        return (mask6(a, prefix) == mask6(Ipv6Addr::from(mapped_range), prefix) && prefix > 0)
-            .then_some((Ipv4Addr::UNSPECIFIED, 0));
-    }
-    if mask6(a, 96) != mapped_range {
+fn mapped(c: Cidr) -> Option<Cidr> {
+    if c.prefix() == 0 {
         return None;
     }
-    let bits = u128::from(a) as u32;
-    Some((Ipv4Addr::from(bits), prefix - 96))
-}
-
-fn mask4(a: Ipv4Addr, len: u8) -> u32 {
-    let len = u32::from(len.min(32));
-    if len == 0 {
-        0
-    } else {
-        u32::from(a) & (u32::MAX << (32 - len))
+    if c.prefix() < 96 {
+        // A short prefix that contains ::ffff:0:0/96 covers all of IPv4.
+        return c
+            .is_everything()
+            .then(|| Cidr::parse("0.0.0.0/0").ok())
+            .flatten();
     }
+    let IpAddr::V6(a) = c.addr() else {
+        return None;
+    };
+    let v4 = a.to_ipv4_mapped()?;
+    Cidr::parse_as_written(&format!("{v4}/{}", c.prefix() - 96)).ok()
 }
 
-fn mask6(a: Ipv6Addr, len: u8) -> u128 {
-    let len = u32::from(len.min(128));
-    if len == 0 {
-        0
-    } else {
-        u128::from(a) & (u128::MAX << (128 - len))
-    }
-}
-
-/// Parse `1.2.3.0/24`, `[::1]/128`, `::1/128`, `1.2.3.4`; None for table
-/// references and host names (not judged).
-pub fn parse_net(net: &str) -> Option<(IpAddr, u8)> {
-    let (a, p) = match net.rsplit_once('/') {
-        Some((a, p)) if !a.contains(':') || a.ends_with(']') || a.parse::<Ipv6Addr>().is_ok() => {
-            (a, Some(p))
-        }
-        _ => (net, None),
-    };
-    let a = a.trim_start_matches('[').trim_end_matches(']');
-    let addr: IpAddr = a.parse().ok()?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let prefix = match p {
-        Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max)?,
-        None => max,
-    };
-    Some((addr, prefix))
+/// Whether `net` reads as a network block (`1.2.3.0/24`, `[::1]/128`,
+/// `::1/128`, `1.2.3.4`); false for table references and host names.
+pub fn is_network(net: &str) -> bool {
+    Cidr::parse_as_written(net).is_ok()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! `myhostname`, `mydomain`, and the networks for `mynetworks_style`.
 //! Read from /proc (no unsafe, no extra crates); cached once per process.
 
+use mta_sdk::net::network;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 
@@ -146,22 +147,6 @@ pub fn cidr_text(addr: IpAddr, prefix: u8) -> String {
     match addr {
         IpAddr::V4(a) => format!("{a}/{prefix}"),
         IpAddr::V6(a) => format!("[{a}]/{prefix}"),
-    }
-}
-
-/// The network address of `addr/prefix`.
-pub fn network(addr: IpAddr, prefix: u8) -> IpAddr {
-    match addr {
-        IpAddr::V4(a) => {
-            let p = u32::from(prefix.min(32));
-            let mask = if p == 0 { 0 } else { u32::MAX << (32 - p) };
-            IpAddr::V4(Ipv4Addr::from(u32::from(a) & mask))
-        }
-        IpAddr::V6(a) => {
-            let p = u32::from(prefix.min(128));
-            let mask = if p == 0 { 0 } else { u128::MAX << (128 - p) };
-            IpAddr::V6(Ipv6Addr::from(u128::from(a) & mask))
-        }
     }
 }
 

@@ -2,15 +2,13 @@
 
 use super::{Table, TableError};
 use crate::config::maincf::logical_lines;
-use crate::config::openrelay::parse_net;
-use crate::config::system::network;
+use mta_sdk::net::Cidr;
 use std::net::IpAddr;
 
 /// One rule: a network (or its negation) and the result.
 #[derive(Debug)]
 struct Rule {
-    net: IpAddr,
-    prefix: u8,
+    net: Cidr,
     negated: bool,
     value: String,
 }
@@ -40,17 +38,18 @@ impl CidrTable {
             if pat == "if" || pat == "endif" {
                 return Err(err("if/endif in cidr tables is not supported".into()));
             }
-            let (addr, prefix) =
-                parse_net(pat).ok_or_else(|| err(format!("bad network \"{pat}\"")))?;
-            if network(addr, prefix) != addr {
+            let net =
+                Cidr::parse_as_written(pat).map_err(|_| err(format!("bad network \"{pat}\"")))?;
+            if net.network() != net.addr() {
                 return Err(err(format!(
-                    "{pat}: address has bits set outside the /{prefix} prefix (did you mean {}/{prefix}?)",
-                    network(addr, prefix)
+                    "{pat}: address has bits set outside the /{} prefix (did you mean {}/{}?)",
+                    net.prefix(),
+                    net.network(),
+                    net.prefix()
                 )));
             }
             rules.push(Rule {
-                net: addr,
-                prefix,
+                net,
                 negated,
                 value: value.trim().to_string(),
             });
@@ -77,8 +76,8 @@ impl Table for CidrTable {
             v4 => v4,
         };
         for r in &self.rules {
-            let same_family = r.net.is_ipv4() == addr.is_ipv4();
-            let inside = same_family && network(addr, r.prefix) == r.net;
+            let same_family = r.net.addr().is_ipv4() == addr.is_ipv4();
+            let inside = r.net.contains_same_family(addr);
             if same_family && inside != r.negated {
                 return Ok(Some(r.value.clone()));
             }

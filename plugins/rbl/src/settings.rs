@@ -3,6 +3,7 @@
 //! reply templates and codes, the scoring sites, and the failure policy.
 
 use crate::filter::Filter;
+use mta_sdk::net::Cidr;
 use mta_sdk::params::split_list;
 use std::net::IpAddr;
 
@@ -159,8 +160,9 @@ pub struct Settings {
     pub score_sites: Vec<ScoreSite>,
     pub score_threshold: i64,
     pub failure: FailureAction,
-    /// `mynetworks` as address/prefix pairs (table references are skipped).
-    pub mynetworks: Vec<(IpAddr, u8)>,
+    /// `mynetworks` as network blocks with their `!` (table references and
+    /// names are skipped); the first block holding the client decides.
+    pub mynetworks: Vec<(bool, Cidr)>,
     /// Problems worth a warning at init, not worth refusing to start.
     pub warnings: Vec<String>,
 }
@@ -301,9 +303,23 @@ impl Settings {
         };
         let mut mynetworks = Vec::new();
         for item in split_list(get("mynetworks").unwrap_or("")) {
-            match parse_cidr(&item) {
-                Some(net) => mynetworks.push(net),
-                None => warnings.push(format!(
+            let (negated, net) = match item.strip_prefix('!') {
+                Some(net) => (true, net),
+                None => (false, item.as_str()),
+            };
+            match Cidr::parse(net) {
+                Ok(net) => mynetworks.push((negated, net)),
+                Err(_) if negated => {
+                    // An exclusion this plugin cannot judge: keeping the
+                    // rest would let excluded clients skip the DNS lists,
+                    // so permit_mynetworks here matches no client at all.
+                    warnings.push(format!(
+                        "mynetworks: {item:?} is not an address or network; permit_mynetworks in front of a DNS list matches no client"
+                    ));
+                    mynetworks.clear();
+                    break;
+                }
+                Err(_) => warnings.push(format!(
                     "mynetworks: {item:?} is not an address or network; permit_mynetworks in front of a DNS list ignores it"
                 )),
             }
@@ -354,34 +370,8 @@ impl Settings {
         };
         self.mynetworks
             .iter()
-            .any(|(net, len)| cidr_contains(*net, *len, ip))
-    }
-}
-
-/// `1.2.3.4`, `1.2.3.0/24`, `[::1]/128`, `::1`.
-fn parse_cidr(s: &str) -> Option<(IpAddr, u8)> {
-    let (addr, len) = match s.split_once('/') {
-        Some((a, l)) => (a, Some(l.parse::<u8>().ok()?)),
-        None => (s, None),
-    };
-    let addr = addr.trim_start_matches('[').trim_end_matches(']');
-    let ip: IpAddr = addr.parse().ok()?;
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    let len = len.unwrap_or(max);
-    (len <= max).then_some((ip, len))
-}
-
-fn cidr_contains(net: IpAddr, len: u8, ip: IpAddr) -> bool {
-    match (net, ip) {
-        (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
-            u32::from(n) & mask == u32::from(i) & mask
-        }
-        (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
-            u128::from(n) & mask == u128::from(i) & mask
-        }
-        _ => false,
+            .find(|(_, net)| net.contains(ip))
+            .is_some_and(|(negated, _)| !negated)
     }
 }
 
@@ -497,6 +487,15 @@ mod tests {
         assert!(!s.in_mynetworks("127.0.0.2"));
         assert!(s.in_mynetworks("10.1.2.3"));
         assert!(s.in_mynetworks("::1"));
+        assert!(s.in_mynetworks("::ffff:10.9.9.9"));
+        assert_eq!(s.warnings.len(), 1);
+        // A `!` entry excludes, first match wins, as in Postfix.
+        let s = Settings::parse(&pairs(&[("mynetworks", "!10.0.0.5 10.0.0.0/8")])).unwrap();
+        assert!(!s.in_mynetworks("10.0.0.5"));
+        assert!(s.in_mynetworks("10.0.0.6"));
+        // An exclusion it cannot judge turns the whole list off.
+        let s = Settings::parse(&pairs(&[("mynetworks", "!hash:/etc/x 10.0.0.0/8")])).unwrap();
+        assert!(!s.in_mynetworks("10.0.0.6"));
         assert_eq!(s.warnings.len(), 1);
     }
 }

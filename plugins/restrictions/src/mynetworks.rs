@@ -2,116 +2,13 @@
 //! here, `type:name` tables through `lookup`, host and domain names against
 //! the client name, `!` negating an entry.
 //!
-//! WHY match CIDRs ourselves: it is pure arithmetic on data we already hold,
-//! and it keeps `permit_mynetworks` free of host calls on the hot path.
+//! WHY match CIDRs in the guest: it is pure arithmetic on data we already
+//! hold, and it keeps `permit_mynetworks` free of host calls on the hot path.
 
 use std::net::IpAddr;
 
-/// A network block.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cidr {
-    addr: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    /// Parse `1.2.3.0/24`, `[::1]/128`, `::1`, `[::ffff:1.2.3.4]` or a bare address.
-    pub fn parse(text: &str) -> Result<Cidr, String> {
-        let (addr_part, prefix_part) = match text.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (text, None),
-        };
-        let addr_part = addr_part
-            .strip_prefix('[')
-            .and_then(|a| a.strip_suffix(']'))
-            .unwrap_or(addr_part);
-        let addr: IpAddr = addr_part
-            .parse()
-            .map_err(|_| format!("bad address \"{addr_part}\" in \"{text}\""))?;
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix_part {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("bad prefix length \"{p}\" in \"{text}\""))?,
-        };
-        let cidr = Cidr { addr, prefix };
-        // Postfix refuses a block with host bits set: it is almost always a typo.
-        if cidr.network() != addr {
-            return Err(format!(
-                "\"{text}\" has host bits set (did you mean {}/{prefix}?)",
-                cidr.network()
-            ));
-        }
-        Ok(cidr)
-    }
-
-    fn network(&self) -> IpAddr {
-        match self.addr {
-            IpAddr::V4(a) => {
-                let bits = u32::from(a);
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - self.prefix)
-                };
-                IpAddr::V4((bits & mask).into())
-            }
-            IpAddr::V6(a) => {
-                let bits = u128::from(a);
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - self.prefix)
-                };
-                IpAddr::V6((bits & mask).into())
-            }
-        }
-    }
-
-    /// Whether `ip` is inside this block. An IPv4-mapped IPv6 client
-    /// (`::ffff:1.2.3.4`) matches IPv4 blocks and the mapped IPv6 ones.
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let candidates: Vec<IpAddr> = match ip {
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => vec![ip, IpAddr::V4(v4)],
-                None => vec![ip],
-            },
-            IpAddr::V4(v4) => vec![ip, IpAddr::V6(v4.to_ipv6_mapped())],
-        };
-        candidates.into_iter().any(|c| match (self.addr, c) {
-            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
-                Cidr {
-                    addr: c,
-                    prefix: self.prefix,
-                }
-                .network()
-                    == self.network()
-            }
-            _ => false,
-        })
-    }
-
-    /// Whether this block covers every address of its family (an open relay
-    /// when used as mynetworks).
-    pub fn is_everything(&self) -> bool {
-        if self.prefix == 0 {
-            return true;
-        }
-        // `::ffff:0:0/96` (or wider around it) holds every IPv4-mapped address.
-        let mapped_any = IpAddr::V6(std::net::Ipv4Addr::UNSPECIFIED.to_ipv6_mapped());
-        self.addr.is_ipv6()
-            && self.prefix <= 96
-            && (Cidr {
-                addr: mapped_any,
-                prefix: self.prefix,
-            })
-            .network()
-                == self.network()
-    }
-}
+/// A network block (the SDK's one parser, shared with the host).
+pub use mta_sdk::net::Cidr;
 
 /// One mynetworks entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
